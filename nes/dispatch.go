@@ -1,0 +1,216 @@
+package nes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/nes-go/nes/protocol"
+)
+
+// handleFrame decodes one inbound frame and handles it, in the socket's read
+// goroutine, following the order of nes's lifecycle: parse, type, id, then
+// ping and hello, then the initialization check, then the message itself.
+func (sock *Socket) handleFrame(data []byte) {
+	msg, err := sock.codec.DecodeClient(data)
+	if err != nil {
+		var de *protocol.DecodeError
+		if !errors.As(err, &de) {
+			sock.sendError(protocol.NewErrorReply(http.StatusBadRequest, "Cannot parse message"))
+			return
+		}
+		sock.sendError(sock.orderDecodeError(de))
+		return
+	}
+	switch m := msg.(type) {
+	case *protocol.Ping:
+		return
+	case *protocol.Hello:
+		sock.handleHello(m)
+		return
+	}
+	if !sock.helloed.Load() {
+		t, id := messageTypeID(msg)
+		sock.sendError(errorFor(http.StatusBadRequest, "Connection is not initialized", t, id))
+		return
+	}
+	switch m := msg.(type) {
+	case *protocol.Reauth:
+		sock.sendError(errorFor(http.StatusBadRequest, "Authentication is not enabled on this server", string(protocol.TypeReauth), m.ID))
+	case *protocol.Request:
+		sock.handleRequest(m)
+	case *protocol.Sub:
+		sock.handleSub(m)
+	case *protocol.Unsub:
+		sock.unsubscribe(sock.ctx, m.Path)
+		sock.reply(&protocol.UnsubReply{ID: m.ID}, string(protocol.TypeUnsub), m.ID)
+	case *protocol.Custom:
+		sock.handleCustom(m)
+	case *protocol.Unknown:
+		sock.sendError(errorFor(http.StatusBadRequest, "Unknown message type", m.Type, m.ID))
+	default:
+		t, id := messageTypeID(msg)
+		sock.sendError(errorFor(http.StatusBadRequest, "Unknown message type", t, id))
+	}
+}
+
+// orderDecodeError applies nes's ordering to a decoding failure: a message
+// of a valid type that is not ping or hello is refused as uninitialized
+// before its fields are looked at, and a second hello as already
+// initialized.
+func (sock *Socket) orderDecodeError(de *protocol.DecodeError) *protocol.ErrorReply {
+	r := de.Reply
+	if !r.HasType || de.Field == "" {
+		return r
+	}
+	switch protocol.Type(r.Type) {
+	case protocol.TypePing:
+		return r
+	case protocol.TypeHello:
+		if sock.helloed.Load() {
+			return errorFor(http.StatusBadRequest, "Connection already initialized", r.Type, r.ID)
+		}
+		return r
+	}
+	if !sock.helloed.Load() {
+		return errorFor(http.StatusBadRequest, "Connection is not initialized", r.Type, r.ID)
+	}
+	return r
+}
+
+func errorFor(status int, message, t string, id protocol.ID) *protocol.ErrorReply {
+	e := protocol.NewErrorReply(status, message)
+	e.Type, e.HasType, e.ID = t, true, id
+	return e
+}
+
+// hookError turns a hook's error into the reply for message t/id.
+func (sock *Socket) hookError(err error, hook, t string, id protocol.ID) *protocol.ErrorReply {
+	e := sock.srv.replyFor(err, hook)
+	e.Type, e.HasType, e.ID = t, true, id
+	return e
+}
+
+func (sock *Socket) handleHello(m *protocol.Hello) {
+	t := string(protocol.TypeHello)
+	if sock.helloed.Load() {
+		sock.sendError(errorFor(http.StatusBadRequest, "Connection already initialized", t, m.ID))
+		return
+	}
+	if m.Version != protocol.Version {
+		got := m.Version
+		if got == "" {
+			got = "none"
+		}
+		sock.sendError(errorFor(http.StatusBadRequest, fmt.Sprintf("Incorrect protocol version (expected %s but received %s)", protocol.Version, got), t, m.ID))
+		return
+	}
+	// From here on the socket is initialized, even if the hello fails: a
+	// client cannot retry a hello on the same socket (nes semantics).
+	sock.helloed.Store(true)
+	if sock.helloTimer != nil {
+		sock.helloTimer.Stop()
+	}
+	if m.Auth != nil {
+		sock.sendError(errorFor(http.StatusBadRequest, "Authentication is not enabled on this server", t, m.ID))
+		return
+	}
+	srv := sock.srv
+	if srv.opts.OnConnection != nil {
+		if err := callHook(func() error { return srv.opts.OnConnection(sock.ctx, sock) }); err != nil {
+			sock.sendError(sock.hookError(err, "OnConnection", t, m.ID))
+			return
+		}
+	}
+	sock.connected.Store(true)
+	for _, path := range m.Subs {
+		if e := sock.subscribe(sock.ctx, path); e != nil {
+			e.Type, e.HasType, e.ID, e.Path = t, true, m.ID, path
+			sock.sendError(e)
+			return
+		}
+	}
+	var hb *protocol.Heartbeat
+	if !srv.opts.Heartbeat.Disabled {
+		hb = &protocol.Heartbeat{
+			Interval: srv.opts.Heartbeat.Interval.Milliseconds(),
+			Timeout:  srv.opts.Heartbeat.Timeout.Milliseconds(),
+		}
+	}
+	sock.reply(&protocol.HelloReply{ID: m.ID, Heartbeat: hb, Socket: sock.id}, t, m.ID)
+}
+
+func (sock *Socket) handleSub(m *protocol.Sub) {
+	if e := sock.subscribe(sock.ctx, m.Path); e != nil {
+		e.Type, e.HasType, e.ID = string(protocol.TypeSub), true, m.ID
+		sock.sendError(e)
+		return
+	}
+	sock.reply(&protocol.SubReply{ID: m.ID, Path: m.Path}, string(protocol.TypeSub), m.ID)
+}
+
+func (sock *Socket) handleCustom(m *protocol.Custom) {
+	t := string(protocol.TypeMessage)
+	on := sock.srv.opts.OnMessage
+	if on == nil {
+		sock.sendError(errorFor(http.StatusNotImplemented, "Not Implemented", t, m.ID))
+		return
+	}
+	var result any
+	err := callHook(func() error {
+		var err error
+		result, err = on(sock.ctx, sock, m.Message)
+		return err
+	})
+	if err != nil {
+		sock.sendError(sock.hookError(err, "OnMessage", t, m.ID))
+		return
+	}
+	reply := &protocol.CustomReply{ID: m.ID}
+	if result != nil {
+		raw, err := marshalMessage(result)
+		if err != nil {
+			sock.srv.log.Error("nes: encoding OnMessage result", "error", err)
+			sock.sendError(errorFor(http.StatusInternalServerError, "Failed serializing message", t, m.ID))
+			return
+		}
+		reply.Message = raw
+	}
+	sock.reply(reply, t, m.ID)
+}
+
+// callHook runs a hook, turning a panic into an error.
+func callHook(f func() error) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("nes: hook panicked: %v", v)
+		}
+	}()
+	return f()
+}
+
+// messageTypeID returns the wire type and id of a decoded client message.
+func messageTypeID(m protocol.Message) (string, protocol.ID) {
+	switch m := m.(type) {
+	case *protocol.Hello:
+		return string(protocol.TypeHello), m.ID
+	case *protocol.Reauth:
+		return string(protocol.TypeReauth), m.ID
+	case *protocol.Request:
+		return string(protocol.TypeRequest), m.ID
+	case *protocol.Sub:
+		return string(protocol.TypeSub), m.ID
+	case *protocol.Unsub:
+		return string(protocol.TypeUnsub), m.ID
+	case *protocol.Custom:
+		return string(protocol.TypeMessage), m.ID
+	case *protocol.Ping:
+		return string(protocol.TypePing), m.ID
+	case *protocol.Unknown:
+		return m.Type, m.ID
+	}
+	return string(m.MessageType()), protocol.ID{}
+}
+
+var _ = context.Background

@@ -1,0 +1,229 @@
+package nes
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/nes-go/nes/protocol"
+)
+
+// PublishOption varies one Publish or Broadcast call.
+type PublishOption func(*publishConfig)
+
+type publishConfig struct {
+	internal    any
+	hasInternal bool
+}
+
+// Internal attaches data to a publication that filters see as
+// FilterInfo.Internal (as JSON) and clients never see.
+func Internal(data any) PublishOption {
+	return func(c *publishConfig) { c.internal, c.hasInternal = data, true }
+}
+
+// EachOption narrows [Server.EachSocket].
+type EachOption func(*eachConfig)
+
+type eachConfig struct {
+	subscription string
+	hasSub       bool
+}
+
+// OnSubscription limits EachSocket to the sockets subscribed to the concrete
+// path.
+func OnSubscription(path string) EachOption {
+	return func(c *eachConfig) { c.subscription, c.hasSub = path, true }
+}
+
+func validPublishPath(path string) bool {
+	return strings.HasPrefix(path, "/") && !strings.Contains(path, "?")
+}
+
+// Publish sends msg (encoded as JSON) to every socket subscribed to the
+// concrete path, through the subscription's filter when it has one. The
+// publication is encoded once and the same bytes are queued for every
+// subscriber; Publish never waits for a socket. Publishing to a path no
+// declared pattern matches, or that no socket subscribed to, does nothing.
+//
+// It returns ErrInvalidPath for a path that does not start with "/" or has a
+// query, ErrServerClosed after Shutdown, a JSON encoding error for msg, or
+// the broker's error.
+func (s *Server) Publish(ctx context.Context, path string, msg any, opts ...PublishOption) error {
+	if !validPublishPath(path) {
+		return fmt.Errorf("nes: publish to %q: %w", path, ErrInvalidPath)
+	}
+	env, err := s.envelope(KindPublish, msg, opts)
+	if err != nil {
+		return fmt.Errorf("nes: publish to %q: %w", path, err)
+	}
+	env.Path = path
+	if err := s.send(ctx, env); err != nil {
+		return fmt.Errorf("nes: publish to %q: %w", path, err)
+	}
+	return nil
+}
+
+// Broadcast sends msg as an "update" (client onUpdate) to every socket that
+// completed its hello. It returns ErrServerClosed after Shutdown, a JSON
+// encoding error for msg, or the broker's error.
+func (s *Server) Broadcast(ctx context.Context, msg any, opts ...PublishOption) error {
+	env, err := s.envelope(KindBroadcast, msg, opts)
+	if err == nil {
+		err = s.send(ctx, env)
+	}
+	if err != nil {
+		return fmt.Errorf("nes: broadcast: %w", err)
+	}
+	return nil
+}
+
+func (s *Server) envelope(kind EnvelopeKind, msg any, opts []PublishOption) (*Envelope, error) {
+	var cfg publishConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	raw, err := marshalMessage(msg)
+	if err != nil {
+		return nil, err
+	}
+	env := &Envelope{Kind: kind, Message: raw}
+	if cfg.hasInternal {
+		if env.Internal, err = marshalMessage(cfg.internal); err != nil {
+			return nil, fmt.Errorf("internal data: %w", err)
+		}
+	}
+	return env, nil
+}
+
+func (s *Server) send(ctx context.Context, env *Envelope) error {
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		return ErrServerClosed
+	}
+	if err := s.start(); err != nil {
+		return err
+	}
+	return s.broker.Publish(ctx, env)
+}
+
+// EachSocket calls fn for every socket that completed its hello (or, with
+// OnSubscription, every socket subscribed to that path) until fn returns
+// false. The sockets are collected first, so fn may call any method.
+func (s *Server) EachSocket(fn func(*Socket) bool, opts ...EachOption) {
+	var cfg eachConfig
+	for _, o := range opts {
+		o(&cfg)
+	}
+	bufp := socketSlices.Get().(*[]*Socket)
+	socks := (*bufp)[:0]
+	if cfg.hasSub {
+		socks, _ = s.subscribers(socks, cfg.subscription)
+	} else {
+		socks = s.snapshot(socks)
+	}
+	for _, sock := range socks {
+		if !fn(sock) {
+			break
+		}
+	}
+	putSockets(bufp, socks)
+}
+
+var socketSlices = sync.Pool{New: func() any { s := make([]*Socket, 0, 64); return &s }}
+
+func putSockets(bufp *[]*Socket, socks []*Socket) {
+	clear(socks)
+	*bufp = socks[:0]
+	socketSlices.Put(bufp)
+}
+
+// subscribers appends the sockets subscribed to path to dst.
+func (s *Server) subscribers(dst []*Socket, path string) ([]*Socket, *pathSubscribers) {
+	s.subsMu.RLock()
+	ps := s.index[path]
+	if ps != nil {
+		for sock := range ps.sockets {
+			dst = append(dst, sock)
+		}
+	}
+	s.subsMu.RUnlock()
+	return dst, ps
+}
+
+// deliver hands an envelope to this node's sockets; brokers call it.
+func (s *Server) deliver(ctx context.Context, e *Envelope) {
+	switch e.Kind {
+	case KindPublish:
+		s.deliverPublish(ctx, e)
+	case KindBroadcast:
+		s.deliverBroadcast(e)
+	}
+}
+
+func (s *Server) deliverPublish(ctx context.Context, e *Envelope) {
+	bufp := socketSlices.Get().(*[]*Socket)
+	socks, ps := s.subscribers((*bufp)[:0], e.Path)
+	defer putSockets(bufp, socks)
+	if len(socks) == 0 {
+		return
+	}
+	var frame []byte
+	filter := ps.sub.opts.Filter
+	for _, sock := range socks {
+		if filter != nil {
+			deliver, override, err := s.runFilter(ctx, filter, e, ps, sock)
+			if err != nil {
+				s.log.Error("nes: filter failed", "path", e.Path, "socket", sock.id, "error", err)
+				continue
+			}
+			if !deliver {
+				continue
+			}
+			if override != nil {
+				raw, err := marshalMessage(override)
+				if err != nil {
+					s.log.Error("nes: encoding filter override", "path", e.Path, "error", err)
+					continue
+				}
+				_ = sock.sendMessage(&protocol.Pub{Path: e.Path, Message: raw})
+				continue
+			}
+		}
+		if frame == nil {
+			var err error
+			if frame, err = s.codec.AppendEncode(nil, &protocol.Pub{Path: e.Path, Message: e.Message}); err != nil {
+				s.log.Error("nes: encoding publication", "path", e.Path, "error", err)
+				return
+			}
+		}
+		_ = sock.enqueue(frame, false) // a closed or slow socket is accounted for by enqueue
+	}
+}
+
+func (s *Server) runFilter(ctx context.Context, filter func(context.Context, string, json.RawMessage, FilterInfo) (bool, any, error), e *Envelope, ps *pathSubscribers, sock *Socket) (deliver bool, override any, err error) {
+	err = callHook(func() error {
+		var ferr error
+		deliver, override, ferr = filter(ctx, e.Path, e.Message, FilterInfo{Socket: sock, Params: ps.params, Internal: e.Internal})
+		return ferr
+	})
+	return deliver, override, err
+}
+
+func (s *Server) deliverBroadcast(e *Envelope) {
+	frame, err := s.codec.AppendEncode(nil, &protocol.Update{Message: e.Message})
+	if err != nil {
+		s.log.Error("nes: encoding broadcast", "error", err)
+		return
+	}
+	bufp := socketSlices.Get().(*[]*Socket)
+	socks := s.snapshot((*bufp)[:0])
+	for _, sock := range socks {
+		_ = sock.enqueue(frame, false)
+	}
+	putSockets(bufp, socks)
+}

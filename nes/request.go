@@ -1,0 +1,256 @@
+package nes
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/nes-go/nes/protocol"
+)
+
+// handleRequest serves a "request" message through the request handler (the
+// chi router given to Mount), one at a time in the socket's read goroutine.
+func (sock *Socket) handleRequest(m *protocol.Request) {
+	t := string(protocol.TypeRequest)
+	for k := range m.Headers {
+		if strings.EqualFold(k, "authorization") {
+			sock.sendError(errorFor(http.StatusBadRequest, "Cannot include an Authorization header", t, m.ID))
+			return
+		}
+	}
+	if !strings.HasPrefix(m.Path, "/") {
+		// nes looks the path up as a route id; chi routes have none.
+		sock.sendError(errorFor(http.StatusNotFound, "Not Found", t, m.ID))
+		return
+	}
+	req, msg := sock.buildRequest(m)
+	if req == nil {
+		sock.sendError(errorFor(http.StatusBadRequest, msg, t, m.ID))
+		return
+	}
+	rec := newRecorder()
+	if err := serveRecovered(sock.srv.requestHandler(), rec, req); err != nil {
+		sock.srv.log.Error("nes: request handler panicked", "method", req.Method, "path", m.Path, "error", err)
+		sock.sendError(errorFor(http.StatusInternalServerError, internalErrorMessage, t, m.ID))
+		return
+	}
+	sock.reply(sock.srv.response(m.ID, rec), t, m.ID)
+}
+
+// buildRequest turns a request message into an http.Request, or returns the
+// reason it cannot.
+func (sock *Socket) buildRequest(m *protocol.Request) (*http.Request, string) {
+	method := strings.ToUpper(m.Method)
+	if !isToken(method) {
+		return nil, "Invalid request method"
+	}
+	u, err := url.ParseRequestURI(m.Path)
+	if err != nil || u.Host != "" || u.Scheme != "" {
+		return nil, "Invalid request path"
+	}
+	header := make(http.Header, len(m.Headers)+1)
+	for k, v := range m.Headers {
+		if !isToken(k) || !validHeaderValue(v) {
+			return nil, "Invalid request header"
+		}
+		header.Add(k, v)
+	}
+	body, isString := requestBody(m.Payload)
+	if body != nil && !isString && header.Get("Content-Type") == "" {
+		header.Set("Content-Type", "application/json")
+	}
+	host := sock.upgrade.Host
+	if h := header.Get("Host"); h != "" {
+		host = h
+	}
+	req := &http.Request{
+		Method:     method,
+		URL:        u,
+		Proto:      "HTTP/1.1",
+		ProtoMajor: 1,
+		ProtoMinor: 1,
+		Header:     header,
+		Host:       host,
+		RemoteAddr: sock.remoteAddr,
+		RequestURI: m.Path,
+		Body:       http.NoBody,
+	}
+	if body != nil {
+		req.ContentLength = int64(len(body))
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+	}
+	return req.WithContext(withSocket(sock.ctx, sock)), ""
+}
+
+// requestBody applies nes's payload rules: no payload or null → no body; a
+// string → its raw text (no content type); any other JSON value → its JSON.
+func requestBody(p json.RawMessage) (body []byte, isString bool) {
+	p = bytes.TrimSpace(p)
+	if len(p) == 0 || string(p) == "null" {
+		return nil, false
+	}
+	if p[0] == '"' {
+		var s string
+		if err := json.Unmarshal(p, &s); err == nil {
+			return []byte(s), true
+		}
+	}
+	return p, false
+}
+
+func serveRecovered(h http.Handler, w http.ResponseWriter, r *http.Request) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("panic: %v", v)
+		}
+	}()
+	h.ServeHTTP(w, r)
+	return nil
+}
+
+// response builds the request reply from what the handler wrote: a JSON body
+// is embedded as JSON, 204 (and 304) is null, an empty body is "", anything
+// else is a JSON string.
+func (s *Server) response(id protocol.ID, rec *recorder) *protocol.Response {
+	status := rec.status
+	if status == 0 {
+		status = http.StatusOK
+	}
+	body := rec.body.Bytes()
+	var payload json.RawMessage
+	switch {
+	case status == http.StatusNoContent || status == http.StatusNotModified:
+		payload = json.RawMessage("null")
+	case len(body) == 0:
+		payload = json.RawMessage(`""`)
+	case isJSONType(rec.header.Get("Content-Type")) && json.Valid(body):
+		payload = bytes.TrimSpace(body)
+	default:
+		payload, _ = json.Marshal(string(body))
+	}
+	return &protocol.Response{ID: id, StatusCode: status, Payload: payload, Headers: s.filterHeaders(rec.header, len(body))}
+}
+
+func isJSONType(ct string) bool {
+	if ct == "" {
+		return false
+	}
+	mt, _, err := mime.ParseMediaType(ct)
+	if err != nil {
+		return strings.HasPrefix(strings.ToLower(ct), "application/json")
+	}
+	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+}
+
+// filterHeaders selects the response headers copied into a reply (the
+// Headers option): names in lower case, one value as a string, several as
+// an array, content-length as a number.
+func (s *Server) filterHeaders(h http.Header, bodyLen int) map[string]any {
+	allow := s.opts.Headers
+	if len(allow) == 0 {
+		return nil
+	}
+	all := len(allow) == 1 && allow[0] == "*"
+	allowed := func(name string) bool {
+		if all {
+			return true
+		}
+		for _, a := range allow {
+			if strings.EqualFold(a, name) {
+				return true
+			}
+		}
+		return false
+	}
+	out := make(map[string]any)
+	for k, v := range h {
+		name := strings.ToLower(k)
+		if !allowed(name) || len(v) == 0 {
+			continue
+		}
+		if name == "content-length" {
+			if n, err := strconv.Atoi(v[0]); err == nil {
+				out[name] = n
+				continue
+			}
+		}
+		if len(v) == 1 {
+			out[name] = v[0]
+		} else {
+			out[name] = append([]string(nil), v...)
+		}
+	}
+	if _, ok := out["content-length"]; !ok && allowed("content-length") && h.Get("Transfer-Encoding") == "" {
+		out["content-length"] = bodyLen
+	}
+	return out
+}
+
+// isToken reports whether s is a non-empty HTTP token (RFC 9110 tchar).
+func isToken(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case strings.IndexByte("!#$%&'*+-.^_`|~", c) >= 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// validHeaderValue rejects control characters (CR and LF among them).
+func validHeaderValue(v string) bool {
+	for i := 0; i < len(v); i++ {
+		if c := v[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// recorder is the in-memory response writer of a request over a socket.
+type recorder struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func newRecorder() *recorder { return &recorder{header: make(http.Header)} }
+
+// Header implements http.ResponseWriter.
+func (r *recorder) Header() http.Header { return r.header }
+
+// WriteHeader implements http.ResponseWriter; informational statuses and
+// repeated calls are ignored.
+func (r *recorder) WriteHeader(code int) {
+	if r.status != 0 || code < 200 || code > 999 {
+		return
+	}
+	r.status = code
+}
+
+// Write implements http.ResponseWriter.
+func (r *recorder) Write(p []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	if r.header.Get("Content-Type") == "" && r.body.Len() == 0 && len(p) > 0 {
+		r.header.Set("Content-Type", http.DetectContentType(p))
+	}
+	return r.body.Write(p)
+}
+
+// Flush implements http.Flusher (a no-op: the reply is sent whole).
+func (r *recorder) Flush() {}

@@ -1,0 +1,148 @@
+package nes
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+)
+
+func requestRoutes(r chi.Router) {
+	r.Get("/hello", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		io.WriteString(w, `{"greeting":"hi"}`+"\n")
+	})
+	r.Post("/echo/{id}", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		out := map[string]any{
+			"id":      chi.URLParam(r, "id"),
+			"payload": json.RawMessage(orNull(body)),
+			"query":   r.URL.Query().Get("q"),
+			"hdr":     r.Header.Get("X-Custom"),
+			"socket":  SocketFrom(r.Context()) != nil,
+			"ct":      r.Header.Get("Content-Type"),
+			"cookie":  r.Header.Get("Cookie"),
+			"remote":  r.RemoteAddr != "",
+		}
+		w.Header().Set("Content-Type", "application/json")
+		json.NewEncoder(w).Encode(out)
+	})
+	r.Post("/raw", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "text/plain")
+		fmt.Fprintf(w, "%s|%s", r.Header.Get("Content-Type"), body)
+	})
+	r.Get("/text", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "plain text")
+	})
+	r.Get("/badjson", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"broken":`)
+	})
+	r.Get("/null", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
+	r.Get("/empty", func(w http.ResponseWriter, r *http.Request) {})
+	r.Get("/forbidden", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		io.WriteString(w, `{"statusCode":403,"error":"Forbidden","message":"Nope"}`)
+	})
+	r.Get("/panic", func(w http.ResponseWriter, r *http.Request) { panic("handler bug") })
+	r.Get("/multi", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Add("X-Multi", "a")
+		w.Header().Add("X-Multi", "b")
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "ok")
+	})
+}
+
+func orNull(b []byte) []byte {
+	if len(b) == 0 {
+		return []byte("null")
+	}
+	if !json.Valid(b) {
+		q, _ := json.Marshal(string(b))
+		return q
+	}
+	return b
+}
+
+func TestRequests(t *testing.T) {
+	ts := newTestServer(t, quietOptions(), func(s *Server, r chi.Router) { requestRoutes(r) })
+	c := dial(t, ts.url, http.Header{"Cookie": []string{"session=upgrade-only"}})
+	c.hello()
+	cases := []struct{ send, want string }{
+		{`{"type":"request","method":"GET","path":"/hello","id":2}`,
+			`{"type":"request","id":2,"statusCode":200,"payload":{"greeting":"hi"}}`},
+		{`{"type":"request","method":"post","path":"/echo/5?q=1","headers":{"x-custom":"yes"},"payload":{"a":1},"id":3}`,
+			`{"type":"request","id":3,"statusCode":200,"payload":{"cookie":"","ct":"application/json","hdr":"yes","id":"5","payload":{"a":1},"query":"1","remote":true,"socket":true}}`},
+		{`{"type":"request","method":"POST","path":"/raw","payload":"a string payload","id":4}`,
+			`{"type":"request","id":4,"statusCode":200,"payload":"|a string payload"}`},
+		{`{"type":"request","method":"POST","path":"/raw","headers":{"content-type":"text/plain"},"payload":"txt","id":5}`,
+			`{"type":"request","id":5,"statusCode":200,"payload":"text/plain|txt"}`},
+		{`{"type":"request","method":"POST","path":"/raw","payload":[1,"two"],"id":6}`,
+			`{"type":"request","id":6,"statusCode":200,"payload":"application/json|[1,\"two\"]"}`},
+		{`{"type":"request","method":"POST","path":"/raw","payload":null,"id":7}`,
+			`{"type":"request","id":7,"statusCode":200,"payload":"|"}`},
+		{`{"type":"request","method":"GET","path":"/text","id":8}`,
+			`{"type":"request","id":8,"statusCode":200,"payload":"plain text"}`},
+		{`{"type":"request","method":"GET","path":"/badjson","id":9}`,
+			`{"type":"request","id":9,"statusCode":200,"payload":"{\"broken\":"}`},
+		{`{"type":"request","method":"GET","path":"/null","id":10}`,
+			`{"type":"request","id":10,"statusCode":204,"payload":null}`},
+		{`{"type":"request","method":"GET","path":"/empty","id":11}`,
+			`{"type":"request","id":11,"statusCode":200,"payload":""}`},
+		{`{"type":"request","method":"GET","path":"/forbidden","id":12}`,
+			`{"type":"request","id":12,"statusCode":403,"payload":{"statusCode":403,"error":"Forbidden","message":"Nope"}}`},
+		{`{"type":"request","method":"GET","path":"/missing","id":13}`,
+			`{"type":"request","id":13,"statusCode":404,"payload":"404 page not found\n"}`},
+		{`{"type":"request","method":"GET","path":"/panic","id":14}`,
+			`{"statusCode":500,"payload":{"error":"Internal Server Error","message":"An internal server error occurred"},"type":"request","id":14}`},
+		{`{"type":"request","method":"GET","path":"/hello","headers":{"Authorization":"Bearer x"},"id":15}`,
+			`{"statusCode":400,"payload":{"error":"Bad Request","message":"Cannot include an Authorization header"},"type":"request","id":15}`},
+		{`{"type":"request","method":"GET","path":"hello-route","id":16}`,
+			`{"statusCode":404,"payload":{"error":"Not Found","message":"Not Found"},"type":"request","id":16}`},
+		{`{"type":"request","method":"GET","path":"/hello","headers":{"x-bad":"a\r\nb"},"id":17}`,
+			`{"statusCode":400,"payload":{"error":"Bad Request","message":"Invalid request header"},"type":"request","id":17}`},
+		{`{"type":"request","method":"G E T","path":"/hello","id":18}`,
+			`{"statusCode":400,"payload":{"error":"Bad Request","message":"Invalid request method"},"type":"request","id":18}`},
+		{`{"type":"request","method":"GET","path":"/hello","id":15.5}`,
+			`{"type":"request","id":15.5,"statusCode":200,"payload":{"greeting":"hi"}}`},
+	}
+	for _, tc := range cases {
+		c.roundTrip(tc.send, tc.want)
+	}
+}
+
+func TestRequestHeadersFilter(t *testing.T) {
+	for _, tc := range []struct {
+		headers []string
+		want    string
+	}{
+		{nil, `{"type":"request","id":2,"statusCode":200,"payload":"ok"}`},
+		{[]string{"content-type"}, `{"type":"request","id":2,"statusCode":200,"payload":"ok","headers":{"content-type":"text/plain"}}`},
+		{[]string{"*"}, `{"type":"request","id":2,"statusCode":200,"payload":"ok","headers":{"content-length":2,"content-type":"text/plain","x-multi":["a","b"]}}`},
+	} {
+		t.Run(strings.Join(tc.headers, ","), func(t *testing.T) {
+			opts := quietOptions()
+			opts.Headers = tc.headers
+			ts := newTestServer(t, opts, func(s *Server, r chi.Router) { requestRoutes(r) })
+			c := dial(t, ts.url, nil)
+			c.hello()
+			c.roundTrip(`{"type":"request","method":"GET","path":"/multi","id":2}`, tc.want)
+		})
+	}
+}
+
+func TestRequestWithoutHandler(t *testing.T) {
+	srv, err := New(quietOptions())
+	must(t, err)
+	srv.SetHandler(nil)
+	if h := srv.requestHandler(); h == nil {
+		t.Fatal("nil handler")
+	}
+}

@@ -1,0 +1,155 @@
+package nes
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/nes-go/nes/protocol"
+)
+
+// ServeHTTP upgrades the request to a websocket and serves it as a nes
+// socket until it closes. [Server.Mount] registers it; use it directly to
+// mount the endpoint on another router.
+//
+// An upgrade from an origin that is not allowed gets HTTP 401 (as nes
+// answers); an upgrade during Shutdown gets 503; an upgrade over
+// MaxConnections is accepted then closed with CloseTooManyConnections.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !s.originAllowed(r) {
+		http.Error(w, "Unauthorized", http.StatusUnauthorized)
+		return
+	}
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	defer s.wg.Done()
+
+	if err := s.start(); err != nil {
+		s.log.Error("nes: starting broker", "error", err)
+		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
+		return
+	}
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+		InsecureSkipVerify: true, // origins were checked above, with nes's semantics
+	})
+	if err != nil {
+		return // Accept answered the request
+	}
+	conn.SetReadLimit(s.opts.MaxMessageBytes)
+	s.serveConn(r, conn)
+}
+
+// serveConn runs a socket on an accepted connection until it closes.
+func (s *Server) serveConn(r *http.Request, conn wsConn) {
+	sock := s.newSocket(r, conn)
+	if !s.register(sock) {
+		s.stats.rejected.Add(1)
+		_ = conn.Close(CloseTooManyConnections, "too many connections")
+		sock.cancel()
+		sock.readCancel()
+		return
+	}
+	s.stats.accepted.Add(1)
+	s.startBackground()
+
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		sock.writeLoop()
+	}()
+	if s.opts.HelloTimeout > 0 {
+		sock.helloTimer = time.AfterFunc(s.opts.HelloTimeout, func() {
+			if !sock.helloed.Load() {
+				sock.closeAfterQueue(CloseHelloTimeout, "hello timeout")
+			}
+		})
+	}
+	sock.readLoop()
+	s.teardown(sock)
+}
+
+func (s *Server) newSocket(r *http.Request, conn wsConn) *Socket {
+	sock := &Socket{
+		srv:        s,
+		id:         s.newSocketID(),
+		conn:       conn,
+		codec:      s.codec,
+		remoteAddr: r.RemoteAddr,
+		upgrade:    r,
+		created:    time.Now(),
+		subs:       make(map[string]*pathSubscribers),
+	}
+	sock.ctx, sock.cancel = context.WithCancel(context.Background())
+	sock.readCtx, sock.readCancel = context.WithCancel(context.Background())
+	sock.out.wake = make(chan struct{}, 1)
+	sock.out.done = make(chan struct{})
+	sock.active.Store(true) // a new socket gets one free heartbeat cycle
+	return sock
+}
+
+func (s *Server) register(sock *Socket) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing || (s.opts.MaxConnections > 0 && len(s.sockets) >= s.opts.MaxConnections) {
+		return false
+	}
+	s.sockets[sock] = struct{}{}
+	return true
+}
+
+// readLoop reads and handles frames until the connection fails or closes.
+func (sock *Socket) readLoop() {
+	for {
+		_, data, err := sock.conn.Read(sock.readCtx)
+		if err != nil {
+			return
+		}
+		sock.active.Store(true)
+		sock.processing.Add(1)
+		sock.handleFrame(data)
+		sock.processing.Add(-1)
+	}
+}
+
+// teardown runs once the read loop ended: the socket leaves the server, its
+// writer stops, its subscriptions are removed (OnUnsubscribe) and
+// OnDisconnection runs.
+func (s *Server) teardown(sock *Socket) {
+	sock.closed.Store(true)
+	if sock.helloTimer != nil {
+		sock.helloTimer.Stop()
+	}
+	s.mu.Lock()
+	delete(s.sockets, sock)
+	s.mu.Unlock()
+	sock.stopWriter()
+	sock.readCancel()
+	sock.cancel()
+	sock.unsubscribeAll()
+	if s.opts.OnDisconnection != nil && sock.connected.Load() {
+		s.runHook("OnDisconnection", func() { s.opts.OnDisconnection(sock) })
+	}
+}
+
+// runHook calls a hook that returns nothing, turning a panic into a log line.
+func (s *Server) runHook(name string, f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("nes: hook panicked", "hook", name, "panic", v)
+		}
+	}()
+	f()
+}
+
+// send encodes a protocol error reply and enqueues it.
+func (sock *Socket) sendError(e *protocol.ErrorReply) {
+	sock.reply(e, e.Type, e.ID)
+}

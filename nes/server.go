@@ -1,0 +1,226 @@
+// Package nes is a real-time subscription server for chi that speaks the hapi
+// nes protocol v2, so the official @hapi/nes JavaScript client works against
+// it unchanged.
+//
+// A [Server] is created with [New], given subscription patterns with
+// [Server.Subscription] and mounted on a chi router with [Server.Mount]. Clients
+// subscribe to concrete paths, send custom messages, and call the router's
+// routes over the socket; the application publishes to concrete paths with
+// [Server.Publish] from any goroutine, typically from its HTTP handlers.
+package nes
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/nes-go/nes/protocol"
+	"github.com/nes-go/nes/router"
+)
+
+// Server is a nes endpoint: the sockets connected to it, its subscriptions and
+// its publications.
+//
+// Concurrency: every method may be called from any goroutine. Each socket has
+// one read goroutine, on which its hooks (OnConnection, OnMessage,
+// OnSubscribe, OnUnsubscribe) run in message order, and one writer goroutine
+// draining a queue bounded in bytes; Publish, Broadcast and the Socket send
+// methods only enqueue and never block on a socket. No lock is held while a
+// hook or filter runs, so hooks may call any method of the Server or of any
+// Socket. Shutdown closes every socket and returns once every goroutine the
+// server started has ended.
+type Server struct {
+	opts  Options
+	log   *slog.Logger
+	codec protocol.Codec
+
+	handler atomic.Pointer[http.Handler] // serves requests over sockets
+
+	subsMu sync.RWMutex
+	subs   *router.Tree[*subscription] // declared patterns
+	index  map[string]*pathSubscribers // concrete path → subscribers
+
+	mu       sync.Mutex
+	sockets  map[*Socket]struct{}
+	closing  bool
+	wg       sync.WaitGroup // socket handlers, writers, heartbeat
+	stopBeat chan struct{}
+	beatOnce sync.Once
+
+	broker    Broker
+	startOnce sync.Once
+	startErr  error
+
+	idPrefix string
+	nextID   atomic.Uint64
+
+	pingFrame []byte
+	stats     counters
+}
+
+// Stats are counters of a server's activity since New.
+type Stats struct {
+	// Connections is the number of open sockets.
+	Connections int
+	// Accepted counts sockets accepted since New.
+	Accepted uint64
+	// SlowConsumerCloses counts sockets closed because their queue was full.
+	SlowConsumerCloses uint64
+	// HeartbeatCloses counts sockets closed for silence.
+	HeartbeatCloses uint64
+	// RejectedConnections counts upgrades refused by MaxConnections.
+	RejectedConnections uint64
+}
+
+type counters struct {
+	accepted, slow, heartbeat, rejected atomic.Uint64
+}
+
+// New returns a server configured by opts, or an error naming every invalid
+// option. The zero Options are valid.
+func New(opts Options) (*Server, error) {
+	o := opts.withDefaults()
+	if err := o.validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{
+		opts:     o,
+		log:      o.Logger,
+		codec:    protocol.JSON(),
+		subs:     router.New[*subscription](),
+		index:    make(map[string]*pathSubscribers),
+		sockets:  make(map[*Socket]struct{}),
+		stopBeat: make(chan struct{}),
+		broker:   o.Broker,
+		idPrefix: randomPrefix(),
+	}
+	if s.broker == nil {
+		s.broker = NewMemoryBroker()
+	}
+	ping, err := s.codec.AppendEncode(nil, &protocol.Ping{})
+	if err != nil {
+		return nil, fmt.Errorf("nes: encoding ping: %w", err)
+	}
+	s.pingFrame = ping
+	return s, nil
+}
+
+func randomPrefix() string {
+	var b [5]byte
+	_, _ = rand.Read(b[:])
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
+}
+
+// start hands the delivery function to the broker, once.
+func (s *Server) start() error {
+	s.startOnce.Do(func() {
+		s.startErr = s.broker.Start(s.deliver)
+	})
+	return s.startErr
+}
+
+// Mount registers the websocket endpoint as GET path on r, and makes r the
+// handler of requests sent over sockets. Mount panics, like chi, if path is
+// not a valid chi pattern.
+func (s *Server) Mount(r chi.Router, path string) {
+	r.Get(path, s.ServeHTTP)
+	s.SetHandler(r)
+}
+
+// SetHandler sets the handler that serves requests sent over sockets. Mount
+// sets it to the router it mounts on; without one, every request over a
+// socket gets 404.
+func (s *Server) SetHandler(h http.Handler) {
+	s.handler.Store(&h)
+}
+
+func (s *Server) requestHandler() http.Handler {
+	if h := s.handler.Load(); h != nil && *h != nil {
+		return *h
+	}
+	return http.NotFoundHandler()
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	s.mu.Lock()
+	n := len(s.sockets)
+	s.mu.Unlock()
+	return Stats{
+		Connections:         n,
+		Accepted:            s.stats.accepted.Load(),
+		SlowConsumerCloses:  s.stats.slow.Load(),
+		HeartbeatCloses:     s.stats.heartbeat.Load(),
+		RejectedConnections: s.stats.rejected.Load(),
+	}
+}
+
+// newSocketID returns a unique socket id: a random per-server prefix and a
+// counter.
+func (s *Server) newSocketID() string {
+	return s.idPrefix + ":" + strconv.FormatUint(s.nextID.Add(1), 10)
+}
+
+// snapshot appends the open, initialized sockets to dst.
+func (s *Server) snapshot(dst []*Socket) []*Socket {
+	s.mu.Lock()
+	for sock := range s.sockets {
+		if sock.helloed.Load() {
+			dst = append(dst, sock)
+		}
+	}
+	s.mu.Unlock()
+	return dst
+}
+
+// Shutdown closes every socket (with status 1001, going away, after the
+// frames already queued for it) and waits until every goroutine of the
+// server has ended. If ctx ends first, the remaining connections are dropped
+// without a close handshake and Shutdown returns ctx's error once their
+// goroutines have ended. New upgrades are refused with 503 from the start
+// of Shutdown. Calling Shutdown again waits again.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	first := !s.closing
+	s.closing = true
+	socks := make([]*Socket, 0, len(s.sockets))
+	for sock := range s.sockets {
+		socks = append(socks, sock)
+	}
+	s.mu.Unlock()
+	if first {
+		close(s.stopBeat)
+	}
+	for _, sock := range socks {
+		sock.closeAfterQueue(closeGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+		s.mu.Lock()
+		for sock := range s.sockets {
+			sock.abort()
+		}
+		s.mu.Unlock()
+		<-done
+	}
+	if first {
+		if cerr := s.broker.Close(ctx); cerr != nil && err == nil {
+			err = fmt.Errorf("nes: closing broker: %w", cerr)
+		}
+	}
+	return err
+}

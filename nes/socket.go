@@ -1,0 +1,197 @@
+package nes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/nes-go/nes/protocol"
+)
+
+// wsConn is the part of *websocket.Conn a socket uses; tests and benchmarks
+// substitute in-process connections.
+type wsConn interface {
+	Read(ctx context.Context) (websocket.MessageType, []byte, error)
+	Write(ctx context.Context, typ websocket.MessageType, p []byte) error
+	Close(code websocket.StatusCode, reason string) error
+	CloseNow() error
+}
+
+// Socket is one client connection.
+//
+// All methods may be called from any goroutine. Send, Publish and Revoke
+// enqueue a frame and return without waiting for the network; frames are
+// written in the order they were enqueued.
+type Socket struct {
+	srv        *Server
+	id         string
+	conn       wsConn
+	codec      protocol.Codec
+	remoteAddr string
+	upgrade    *http.Request // the upgrade request (headers and cookies)
+	created    time.Time
+
+	ctx        context.Context // ends when the socket closes
+	cancel     context.CancelFunc
+	readCtx    context.Context // cancelled only to abort the connection
+	readCancel context.CancelFunc
+
+	helloed    atomic.Bool
+	connected  atomic.Bool // OnConnection succeeded: OnDisconnection will run
+	closed     atomic.Bool  // no more frames are accepted
+	active     atomic.Bool  // inbound frame or outbound write since the last sweep
+	processing atomic.Int32 // messages being handled
+	helloTimer *time.Timer
+
+	appMu sync.Mutex
+	app   any
+
+	out outQueue
+
+	subMu sync.Mutex
+	subs  map[string]*pathSubscribers // concrete path → its subscribers entry
+}
+
+// ID returns the socket's id, also sent to the client in the hello reply.
+func (s *Socket) ID() string { return s.id }
+
+// RemoteAddr returns the network address of the client, as seen by the HTTP
+// server (http.Request.RemoteAddr of the upgrade).
+func (s *Socket) RemoteAddr() string { return s.remoteAddr }
+
+// Header returns a copy of the header of the websocket upgrade request.
+func (s *Socket) Header() http.Header { return s.upgrade.Header.Clone() }
+
+// App returns the application state stored with SetApp, or nil.
+func (s *Socket) App() any {
+	s.appMu.Lock()
+	defer s.appMu.Unlock()
+	return s.app
+}
+
+// SetApp stores per-socket application state (nes's socket.app).
+func (s *Socket) SetApp(v any) {
+	s.appMu.Lock()
+	s.app = v
+	s.appMu.Unlock()
+}
+
+// Context returns a context that ends when the socket closes.
+func (s *Socket) Context() context.Context { return s.ctx }
+
+// IsOpen reports whether the socket still accepts frames: false once it is
+// closing or closed.
+func (s *Socket) IsOpen() bool { return !s.closed.Load() }
+
+// Send sends an "update" message (client onUpdate) to this socket only. It
+// returns ErrSocketClosed if the socket is closed, ErrSlowConsumer if the
+// frame overflowed the socket's queue, or the JSON encoding error of msg.
+func (s *Socket) Send(ctx context.Context, msg any) error {
+	raw, err := marshalMessage(msg)
+	if err != nil {
+		return err
+	}
+	return s.sendMessage(&protocol.Update{Message: raw})
+}
+
+// Publish sends a "pub" message for path to this socket only, without any
+// subscription check or filter (nes's socket.publish). The client delivers it
+// only if it has a handler for exactly that path.
+func (s *Socket) Publish(ctx context.Context, path string, msg any) error {
+	if !validPublishPath(path) {
+		return ErrInvalidPath
+	}
+	raw, err := marshalMessage(msg)
+	if err != nil {
+		return err
+	}
+	return s.sendMessage(&protocol.Pub{Path: path, Message: raw})
+}
+
+// Revoke removes the socket's subscription to path (running OnUnsubscribe)
+// and sends a "revoke" message. A nil msg sends no message field: the client
+// then removes the subscription without calling its handler. It returns
+// ErrSocketClosed if the socket is closed (the subscription is removed all
+// the same).
+func (s *Socket) Revoke(ctx context.Context, path string, msg any) error {
+	var raw json.RawMessage
+	if msg != nil {
+		var err error
+		if raw, err = marshalMessage(msg); err != nil {
+			return err
+		}
+	}
+	s.unsubscribe(ctx, path)
+	return s.sendMessage(&protocol.Revoke{Path: path, Message: raw})
+}
+
+// Disconnect closes the socket (status 1000) once the frames already queued
+// for it are written. It returns at once; OnDisconnection runs when the
+// connection is gone.
+func (s *Socket) Disconnect() {
+	s.closeAfterQueue(websocket.StatusNormalClosure, "")
+}
+
+// Subscriptions returns the concrete paths the socket is subscribed to,
+// sorted.
+func (s *Socket) Subscriptions() []string {
+	s.subMu.Lock()
+	paths := make([]string, 0, len(s.subs))
+	for p := range s.subs {
+		paths = append(paths, p)
+	}
+	s.subMu.Unlock()
+	sort.Strings(paths)
+	return paths
+}
+
+// sendMessage encodes m for this socket and enqueues it.
+func (s *Socket) sendMessage(m protocol.Message) error {
+	if s.closed.Load() {
+		return ErrSocketClosed
+	}
+	frame, err := s.codec.AppendEncode(nil, m)
+	if err != nil {
+		return err
+	}
+	return s.enqueue(frame, false)
+}
+
+// reply sends a reply to a client message; an encoding failure becomes a
+// 500 error reply with the same type and id.
+func (s *Socket) reply(m protocol.Message, t string, id protocol.ID) {
+	frame, err := s.codec.AppendEncode(nil, m)
+	if err != nil {
+		s.srv.log.Error("nes: encoding reply", "type", t, "error", err)
+		e := protocol.NewErrorReply(http.StatusInternalServerError, "Failed serializing message")
+		e.Type, e.HasType, e.ID = t, true, id
+		if frame, err = s.codec.AppendEncode(nil, e); err != nil {
+			return
+		}
+	}
+	_ = s.enqueue(frame, false)
+}
+
+var errInvalidJSON = errors.New("nes: message is a json.RawMessage that is not valid JSON")
+
+// marshalMessage encodes a message value as JSON; a json.RawMessage is used
+// as it is once checked.
+func marshalMessage(msg any) (json.RawMessage, error) {
+	if raw, ok := msg.(json.RawMessage); ok {
+		if raw == nil {
+			return json.RawMessage("null"), nil
+		}
+		if !json.Valid(raw) {
+			return nil, errInvalidJSON
+		}
+		return raw, nil
+	}
+	return json.Marshal(msg)
+}

@@ -1,0 +1,229 @@
+package nes
+
+import (
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/nes-go/nes/protocol"
+)
+
+// Close codes the server sends. The official client reconnects after any of
+// them; they tell logs and native clients why.
+const (
+	// CloseSlowConsumer closes a socket whose queue of unwritten frames went
+	// over Options.MaxQueueBytes.
+	CloseSlowConsumer websocket.StatusCode = 4008
+	// CloseHelloTimeout closes a socket that sent no successful hello within
+	// Options.HelloTimeout.
+	CloseHelloTimeout websocket.StatusCode = 4001
+	// CloseHeartbeatTimeout closes a socket silent for a heartbeat interval
+	// plus its timeout.
+	CloseHeartbeatTimeout websocket.StatusCode = 4002
+	// CloseTooManyConnections closes an upgrade over Options.MaxConnections.
+	CloseTooManyConnections = websocket.StatusTryAgainLater
+	closeGoingAway          = websocket.StatusGoingAway
+)
+
+type outFrame struct {
+	data []byte // shared with other sockets: never modified
+	ping bool
+}
+
+type closeRequest struct {
+	code   websocket.StatusCode
+	reason string
+	abort  bool // drop the connection without a close handshake
+}
+
+// outQueue is a socket's outbound queue, bounded in bytes, drained by one
+// writer goroutine.
+type outQueue struct {
+	mu      sync.Mutex
+	frames  []outFrame
+	spare   []outFrame
+	bytes   int
+	closing *closeRequest
+	dropped bool // queue discarded: stop writing what was taken already
+
+	wake         chan struct{} // capacity 1
+	done         chan struct{} // closed when the writer returns
+	writingSince int64         // unix nanos of the write in progress, 0 if idle (guarded by mu)
+}
+
+// enqueue appends a frame for the writer. A socket whose queue would exceed
+// MaxQueueBytes is closed with CloseSlowConsumer.
+func (s *Socket) enqueue(frame []byte, ping bool) error {
+	q := &s.out
+	q.mu.Lock()
+	if q.closing != nil {
+		q.mu.Unlock()
+		return ErrSocketClosed
+	}
+	if q.bytes+len(frame) > s.srv.opts.MaxQueueBytes {
+		q.frames = q.frames[:0]
+		q.bytes = 0
+		q.dropped = true
+		q.closing = &closeRequest{code: CloseSlowConsumer, reason: "slow consumer"}
+		s.closed.Store(true)
+		q.mu.Unlock()
+		s.srv.stats.slow.Add(1)
+		s.srv.log.Warn("nes: closing slow consumer", "socket", s.id)
+		s.signal()
+		return ErrSlowConsumer
+	}
+	q.frames = append(q.frames, outFrame{data: frame, ping: ping})
+	q.bytes += len(frame)
+	q.mu.Unlock()
+	s.signal()
+	return nil
+}
+
+func (s *Socket) signal() {
+	select {
+	case s.out.wake <- struct{}{}:
+	default:
+	}
+}
+
+// closeAfterQueue closes the socket with code once the frames already queued
+// are written. Later frames are refused.
+func (s *Socket) closeAfterQueue(code websocket.StatusCode, reason string) {
+	s.requestClose(&closeRequest{code: code, reason: reason})
+}
+
+// abort drops the connection at once, without writing what is queued.
+func (s *Socket) abort() {
+	s.requestClose(&closeRequest{abort: true})
+	s.readCancel()
+}
+
+func (s *Socket) requestClose(c *closeRequest) {
+	q := &s.out
+	q.mu.Lock()
+	switch {
+	case q.closing == nil:
+		q.closing = c
+	case c.abort && !q.closing.abort:
+		q.closing = c
+	default:
+		q.mu.Unlock()
+		return
+	}
+	if c.abort {
+		q.frames = q.frames[:0]
+		q.bytes = 0
+		q.dropped = true
+	}
+	q.mu.Unlock()
+	s.closed.Store(true)
+	s.signal()
+}
+
+// writeLoop is the socket's only writer. It owns every Write and Close of
+// the connection.
+func (s *Socket) writeLoop() {
+	defer close(s.out.done)
+	q := &s.out
+	maxChunk := s.srv.opts.MaxChunkChars
+	typ := websocket.MessageText
+	if s.codec.Binary() {
+		typ = websocket.MessageBinary
+	}
+	for {
+		q.mu.Lock()
+		for len(q.frames) == 0 && q.closing == nil {
+			q.mu.Unlock()
+			<-q.wake
+			q.mu.Lock()
+		}
+		batch := q.frames
+		q.frames = q.spare[:0]
+		q.dropped = false
+		closing := q.closing
+		if len(batch) == 0 && closing != nil {
+			q.mu.Unlock()
+			s.finishClose(closing)
+			return
+		}
+		q.mu.Unlock()
+
+		for i, f := range batch {
+			if !s.writeFrame(typ, f, maxChunk) {
+				s.conn.CloseNow()
+				return
+			}
+			q.mu.Lock()
+			q.bytes -= len(f.data)
+			stop := q.dropped
+			q.mu.Unlock()
+			batch[i] = outFrame{}
+			if stop {
+				break
+			}
+		}
+		q.mu.Lock()
+		q.spare = batch[:0]
+		q.mu.Unlock()
+	}
+}
+
+// writeFrame writes one frame (in chunks when MaxChunkChars asks for it) and
+// reports success. The heartbeat watchdog aborts a write that takes longer
+// than WriteTimeout.
+func (s *Socket) writeFrame(typ websocket.MessageType, f outFrame, maxChunk int) bool {
+	q := &s.out
+	q.mu.Lock()
+	q.writingSince = time.Now().UnixNano()
+	q.mu.Unlock()
+	var err error
+	if maxChunk > 0 && !s.codec.Binary() {
+		if chunks := protocol.Chunks(f.data, maxChunk); chunks != nil {
+			for _, c := range chunks {
+				if err = s.conn.Write(s.readCtx, typ, c); err != nil {
+					break
+				}
+			}
+		} else {
+			err = s.conn.Write(s.readCtx, typ, f.data)
+		}
+	} else {
+		err = s.conn.Write(s.readCtx, typ, f.data)
+	}
+	q.mu.Lock()
+	q.writingSince = 0
+	q.mu.Unlock()
+	if err != nil {
+		return false
+	}
+	if !f.ping {
+		s.active.Store(true)
+	}
+	return true
+}
+
+// stuckWrite reports whether a write has been in progress since before
+// deadline.
+func (s *Socket) stuckWrite(deadline int64) bool {
+	s.out.mu.Lock()
+	since := s.out.writingSince
+	s.out.mu.Unlock()
+	return since != 0 && since < deadline
+}
+
+func (s *Socket) finishClose(c *closeRequest) {
+	if c.abort {
+		s.conn.CloseNow()
+		return
+	}
+	// Close writes the close frame and waits (at most 5 s) for the client's;
+	// the read loop receives it and ends.
+	_ = s.conn.Close(c.code, c.reason)
+}
+
+// stopWriter makes the writer drop the connection and waits for it.
+func (s *Socket) stopWriter() {
+	s.requestClose(&closeRequest{abort: true})
+	<-s.out.done
+}
