@@ -221,8 +221,12 @@ func TestEndToEndBadRoomSubscriptionIsRefused(t *testing.T) {
 	ws.send(`{"type":"sub","path":"/rooms/no.dots","id":2}`)
 
 	m := ws.next()
-	if sc := string(m["statusCode"]); sc != "400" && sc != "404" {
-		t.Fatalf("reply = %s, want an error (400 from OnSubscribe, or 404 if the pattern does not match)", frameString(m))
+	if sc := string(m["statusCode"]); sc != "400" || string(m["type"]) != `"sub"` || string(m["id"]) != "2" {
+		t.Fatalf("reply = %s, want the 400 error of OnSubscribe for sub 2", frameString(m))
+	}
+	var payload struct{ Message string }
+	if err := json.Unmarshal(m["payload"], &payload); err != nil || !strings.Contains(payload.Message, "Invalid room name") {
+		t.Errorf("payload = %s, want the room name rule", m["payload"])
 	}
 }
 

@@ -38,8 +38,8 @@ func roomPath(room string) string { return "/rooms/" + room }
 //
 // The chat has no authentication yet, so the default, [anonymous], names
 // everybody "anonymous". Once authentication lands, an Identity reads the
-// user from r's context, which carries the socket's credentials for a
-// request over the socket.
+// user from r: from its context over the socket, from a session over plain
+// HTTP. Nothing else in the handlers changes.
 type Identity func(r *http.Request) string
 
 func anonymous(*http.Request) string { return "anonymous" }
@@ -78,9 +78,9 @@ func (c *chat) postMessage(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "Invalid room name: "+roomNameRule)
 		return
 	}
-	text, status, problem := readText(w, r)
-	if problem != "" {
-		writeError(w, status, problem)
+	text, bad := readText(w, r)
+	if bad != nil {
+		writeError(w, bad.status, bad.message)
 		return
 	}
 
@@ -96,50 +96,59 @@ func (c *chat) postMessage(w http.ResponseWriter, r *http.Request) {
 	if nes.SocketFrom(r.Context()) != nil {
 		via = "socket"
 	}
-	if err := c.publish(r.Context(), roomPath(room), msg); err != nil {
-		// The message is stored: subscribers will see it in the history.
+	// The message is stored, so its publication is not cancelled with the
+	// request; if it fails, subscribers still find it in the history.
+	if err := c.publish(context.WithoutCancel(r.Context()), roomPath(room), msg); err != nil {
 		c.log.Warn("publish failed", "room", room, "err", err)
 	}
 	c.log.Info("message posted", "room", room, "from", msg.From, "via", via)
 	writeJSON(w, http.StatusCreated, msg)
 }
 
-// readText decodes and checks the text of a posted message. On failure it
-// returns the status and message of the error reply.
-func readText(w http.ResponseWriter, r *http.Request) (text string, status int, problem string) {
+// badInput is the status and message of an error reply.
+type badInput struct {
+	status  int
+	message string
+}
+
+func badRequest(format string, args ...any) *badInput {
+	return &badInput{http.StatusBadRequest, fmt.Sprintf(format, args...)}
+}
+
+// readText decodes {"text": "..."} from the body and returns the trimmed
+// text, or why it is not acceptable.
+func readText(w http.ResponseWriter, r *http.Request) (string, *badInput) {
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBodyBytes))
-	if err != nil {
-		var tooLarge *http.MaxBytesError
-		if errors.As(err, &tooLarge) {
-			return "", http.StatusRequestEntityTooLarge,
-				fmt.Sprintf("Payload content length greater than maximum allowed: %d", maxBodyBytes)
-		}
-		return "", http.StatusBadRequest, "Cannot read request payload"
+	var tooLarge *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooLarge):
+		return "", &badInput{http.StatusRequestEntityTooLarge,
+			fmt.Sprintf("Payload content length greater than maximum allowed: %d", maxBodyBytes)}
+	case err != nil:
+		return "", badRequest("Cannot read request payload")
 	}
 
 	var in struct {
 		Text string `json:"text"`
 	}
-	if len(body) > 0 {
-		if err := json.Unmarshal(body, &in); err != nil {
-			var typeErr *json.UnmarshalTypeError
-			if errors.As(err, &typeErr) && typeErr.Field == "text" {
-				return "", http.StatusBadRequest, `"text" must be a string`
-			}
-			if errors.As(err, &typeErr) {
-				return "", http.StatusBadRequest, `Payload must be a JSON object like {"text":"..."}`
-			}
-			return "", http.StatusBadRequest, "Invalid request payload JSON format"
+	if len(body) > 0 { // no body at all is the same as no text
+		var typeErr *json.UnmarshalTypeError
+		switch err := json.Unmarshal(body, &in); {
+		case errors.As(err, &typeErr) && typeErr.Field == "text":
+			return "", badRequest(`"text" must be a string`)
+		case errors.As(err, &typeErr):
+			return "", badRequest(`Payload must be a JSON object like {"text":"..."}`)
+		case err != nil:
+			return "", badRequest("Invalid request payload JSON format")
 		}
 	}
 
-	text = strings.TrimSpace(in.Text)
+	text := strings.TrimSpace(in.Text)
 	switch n := utf8.RuneCountInString(text); {
 	case n == 0:
-		return "", http.StatusBadRequest, `"text" is required and must not be blank`
+		return "", badRequest(`"text" is required and must not be blank`)
 	case n > maxTextChars:
-		return "", http.StatusBadRequest,
-			fmt.Sprintf(`"text" is %d characters long; the limit is %d`, n, maxTextChars)
+		return "", badRequest(`"text" is %d characters long; the limit is %d`, n, maxTextChars)
 	}
-	return text, 0, ""
+	return text, nil
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
 
 	"github.com/nes-go/nes/nes"
 )
@@ -82,6 +83,7 @@ func newApp(cfg config) (*app, error) {
 	}
 
 	r := chi.NewRouter()
+	r.Use(middleware.GetHead) // HEAD answered by the GET routes
 	r.NotFound(notFound)
 	r.MethodNotAllowed(methodNotAllowed)
 	r.Get("/", indexHandler())

@@ -2,7 +2,6 @@ package main
 
 import (
 	"embed"
-	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
@@ -61,28 +60,38 @@ func checkClient(path string) error {
 // clientHandler serves the official @hapi/nes browser client (a UMD module
 // that defines window.nes) from the file npm installed at path. The file is
 // opened on every request, so installing it while the server runs is enough;
-// a missing file is answered 500 with the reason.
+// a missing file is answered 500 with the reason and how to install it.
 func clientHandler(path string, log *slog.Logger) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		f, err := os.Open(path)
+		err := serveFile(w, r, path, "text/javascript; charset=utf-8")
 		if err == nil {
-			defer f.Close()
-			var info os.FileInfo
-			if info, err = f.Stat(); err == nil && !info.IsDir() {
-				w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
-				w.Header().Set("Cache-Control", "no-cache")
-				http.ServeContent(w, r, "client.js", info.ModTime(), f)
-				return
-			}
-			if err == nil {
-				err = errors.New("is a directory")
-			}
+			return
 		}
 		log.Error("cannot serve the nes browser client", "path", path, "err", err)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Header().Set("X-Content-Type-Options", "nosniff")
 		w.WriteHeader(http.StatusInternalServerError)
-		fmt.Fprintf(w, "The nes browser client is missing: %s (%v).\nTo install it, %s, then reload.\n",
-			path, err, installHint)
+		fmt.Fprintf(w, "The nes browser client is missing: %v.\nTo install it, %s, then reload.\n", err, installHint)
 	}
+}
+
+// serveFile serves the regular file at path, or returns why it cannot
+// without writing anything.
+func serveFile(w http.ResponseWriter, r *http.Request, path, contentType string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	info, err := f.Stat()
+	if err != nil {
+		return err
+	}
+	if info.IsDir() {
+		return fmt.Errorf("%s is a directory", path)
+	}
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Cache-Control", "no-cache")
+	http.ServeContent(w, r, info.Name(), info.ModTime(), f)
+	return nil
 }
