@@ -37,8 +37,9 @@ func runeUnits(r rune) int {
 //
 // Chunks never splits a UTF-8 sequence nor a surrogate pair: a supplementary
 // rune that would straddle a boundary starts the next chunk, so a chunk may
-// be one unit short; with maxChars 1 such a rune makes a chunk of its own.
-// No chunk is empty.
+// be one unit short; with maxChars 1 such a rune makes a chunk of its own
+// (a frame made of that one rune is then a single '!' chunk). No chunk is
+// empty.
 //
 // Chunks returns nil when maxChars <= 0 or the frame is short enough to be
 // sent whole. The chunks share one newly allocated buffer; frame is not
@@ -66,7 +67,7 @@ func Chunks(frame []byte, maxChars int) [][]byte {
 	}
 	// First pass: the chunk boundaries, so that all chunks share one buffer.
 	var bounds []int
-	units := 0
+	units, total := 0, 0
 	for i := 0; i < len(frame); {
 		size, u := 1, 1
 		if frame[i] >= utf8.RuneSelf {
@@ -79,9 +80,10 @@ func Chunks(frame []byte, maxChars int) [][]byte {
 			units = 0
 		}
 		units += u
+		total += u
 		i += size
 	}
-	if bounds == nil {
+	if total <= maxChars {
 		return nil // short enough in UTF-16 units
 	}
 	bounds = append(bounds, len(frame))

@@ -99,45 +99,7 @@ func cannotParse() *DecodeError {
 	return &DecodeError{Reply: &ErrorReply{StatusCode: 400, Error: "Bad Request", Message: msgCannotParse}}
 }
 
-// DecodeClient decodes a client frame (text or binary) and validates it as
-// nes does, in nes's order:
-//
-//  1. not JSON, not an object, or nested deeper than [MaxDepth]:
-//     400 "Cannot parse message" with neither type nor id;
-//  2. missing, falsy or non-string type: 400 "Cannot parse message" echoing
-//     the id if any (and the type if it is a string);
-//  3. id not a non-zero number or non-empty string (see [ID.Valid]):
-//     400 "Message missing id" echoing type and id;
-//  4. a type nes does not know: an *Unknown and a nil error (see [Unknown]);
-//  5. the fields of the type (DecodeError.Field names the field):
-//     - hello: version must be the string "2" (400 "Incorrect protocol
-//     version (expected 2 but received X)", X as nes prints it); a falsy auth
-//     counts as none, an object auth with "headers" needs an object of
-//     strings (400 "Invalid authentication headers"); a falsy subs counts as
-//     none, otherwise it must be an array (400 "Invalid subscriptions") of
-//     strings beginning with "/" (400 "Invalid subscription path") without
-//     a query (400 "Subscription path cannot contain query"); a string entry
-//     that fails is echoed in the reply's Path, so the official client drops it;
-//     - reauth: auth as in hello;
-//     - request: method and path must be non-empty strings (400 "Message
-//     missing method" / "Message missing path" when falsy, "Invalid message
-//     method" / "Invalid message path" when of another type); a falsy headers
-//     counts as none, otherwise it must be an object of strings (400 "Invalid
-//     message headers") without an Authorization header in any case (400
-//     "Cannot include an Authorization header", whatever its value);
-//     - sub: path must be a non-empty string (400 "Message missing path" when
-//     falsy) beginning with "/" (400 "Invalid subscription path") without a
-//     query (400 "Subscription path cannot contain query");
-//     - unsub: a falsy or missing path gives an Unsub with an empty Path (nes
-//     answers it with success and so should the server); a truthy
-//     non-string path is 400 "Invalid subscription path";
-//     - message, ping: anything goes.
-//
-// Every error is a *DecodeError with status 400 carrying the reply to send.
-// Unknown members are ignored; a repeated member counts with its last
-// value. Raw values (payload, message, auth) are copied: the result does not
-// retain frame. Strings in binary frames that are not valid UTF-8 are read
-// with U+FFFD replacements, as nes does.
+// DecodeClient implements [Codec.DecodeClient]; see [JSON] for the rules.
 func (jsonCodec) DecodeClient(frame []byte) (Message, error) {
 	frame = validUTF8(frame)
 	var f fields

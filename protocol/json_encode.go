@@ -21,13 +21,75 @@ import (
 // where the field is required and left out where it is optional. Strings
 // are escaped as JSON requires, invalid UTF-8 becoming U+FFFD.
 //
-// See [Codec.DecodeClient] and [Codec.DecodeServer] for decoding; the
-// decoders accept text and binary frames alike, and never retain the frame.
+// DecodeClient decodes a client frame (text or binary) and validates it as
+// nes does, in nes's order:
+//
+//  1. not JSON, not an object, or nested deeper than [MaxDepth]:
+//     400 "Cannot parse message" with neither type nor id;
+//  2. missing, falsy or non-string type: 400 "Cannot parse message" echoing
+//     the id if any (and the type if it is a string);
+//  3. id not a non-zero number or non-empty string (see [ID.Valid]):
+//     400 "Message missing id" echoing type and id;
+//  4. a type nes does not know: an *Unknown and a nil error (see [Unknown]);
+//  5. the fields of the type, as below; DecodeError.Field names the field.
+//
+// The fields are checked in nes's order:
+//
+//   - hello: version must be the string "2" (400 "Incorrect protocol version
+//     (expected 2 but received X)", X printed as nes does). A falsy auth
+//     counts as none; an object auth with a truthy "headers" needs an object
+//     of strings there (400 "Invalid authentication headers"). A falsy subs
+//     counts as none, otherwise it must be an array (400 "Invalid
+//     subscriptions") of strings (400 "Invalid subscription path") without a
+//     query (400 "Subscription path cannot contain query") and beginning with
+//     "/" (400 "Invalid subscription path"); a failing string entry is echoed
+//     in the reply's Path, so that the official client drops it.
+//   - reauth: auth as in hello.
+//   - request: method, then path, must be non-empty strings (400 "Message
+//     missing method" / "Message missing path" when falsy, "Invalid message
+//     method" / "Invalid message path" for another type). A falsy headers
+//     counts as none, otherwise it must be an object of strings (400
+//     "Invalid message headers") with no Authorization header in any case
+//     and whatever its value (400 "Cannot include an Authorization header").
+//   - sub: path must be a non-empty string (400 "Message missing path" when
+//     falsy, "Invalid subscription path" for another type) without a query
+//     (400 "Subscription path cannot contain query") and beginning with "/"
+//     (400 "Invalid subscription path").
+//   - unsub: a falsy or missing path gives an Unsub with an empty Path (nes
+//     answers it with success, and so should the server); a truthy
+//     non-string path is 400 "Invalid subscription path".
+//   - message, ping: anything goes.
+//
+// Every error is a *DecodeError with status 400 carrying the reply to send.
+// Unknown members are ignored; a repeated member counts with its last
+// value. Raw values (payload, message, auth) are copied: the result does not
+// retain frame. Strings in binary frames that are not valid UTF-8 are read
+// with U+FFFD replacements, as nes does.
+//
+// DecodeServer decodes a server frame (one whole message; reassemble chunks
+// first) into *HelloReply, *ReauthReply, *Response, *SubReply, *UnsubReply,
+// *CustomReply, *Ping, *Update, *Pub, *Revoke or *ErrorReply.
+//
+// As the official client does, any frame whose statusCode is a number of at
+// least 400 is an *ErrorReply whatever its type, including a route's error
+// answering a request (see [ErrorReply]); a *Response therefore always has a
+// status below 400. Error and Message are taken from the payload when it is
+// an object; Payload keeps it whole.
+//
+// The decoder is lenient where the official client is: ids are optional,
+// and so are socket, path and the messages (nil when absent). A heartbeat of
+// false, null or absent gives a nil Heartbeat. Fields of the wrong JSON type
+// give an error wrapping [ErrMalformed]. A frame of unknown type gives an
+// *Unknown (so that the request with that id can be failed) together with
+// an error wrapping [ErrUnknownType].
 func JSON() Codec { return jsonCodec{} }
 
 type jsonCodec struct{}
 
+// Name returns "": the JSON codec needs no subprotocol.
 func (jsonCodec) Name() string { return "" }
+
+// Binary returns false: the official client needs text frames.
 func (jsonCodec) Binary() bool { return false }
 
 // AppendEncode appends the JSON frame of m to dst. On error dst is returned
@@ -42,6 +104,9 @@ func (jsonCodec) AppendEncode(dst []byte, m Message) ([]byte, error) {
 }
 
 func appendMessage(b []byte, m Message) ([]byte, error) {
+	if isNil(m) {
+		return b, fmt.Errorf("%w: nil %T", ErrUnsupported, m)
+	}
 	var err error
 	switch m := m.(type) {
 	// client to server
@@ -208,6 +273,49 @@ func appendMessage(b []byte, m Message) ([]byte, error) {
 		return b, fmt.Errorf("%w: %T", ErrUnsupported, m)
 	}
 	return append(b, '}'), nil
+}
+
+// isNil reports whether m is a nil pointer to one of the message types.
+func isNil(m Message) bool {
+	switch m := m.(type) {
+	case *Hello:
+		return m == nil
+	case *Reauth:
+		return m == nil
+	case *Request:
+		return m == nil
+	case *Sub:
+		return m == nil
+	case *Unsub:
+		return m == nil
+	case *Custom:
+		return m == nil
+	case *Ping:
+		return m == nil
+	case *HelloReply:
+		return m == nil
+	case *ReauthReply:
+		return m == nil
+	case *Response:
+		return m == nil
+	case *SubReply:
+		return m == nil
+	case *UnsubReply:
+		return m == nil
+	case *CustomReply:
+		return m == nil
+	case *Update:
+		return m == nil
+	case *Pub:
+		return m == nil
+	case *Revoke:
+		return m == nil
+	case *ErrorReply:
+		return m == nil
+	case *Unknown:
+		return m == nil
+	}
+	return false
 }
 
 func appendErrorReply(b []byte, e *ErrorReply) ([]byte, error) {

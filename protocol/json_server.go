@@ -7,22 +7,7 @@ import (
 	"strconv"
 )
 
-// DecodeServer decodes a server frame (one whole message; reassemble chunks
-// first) into *HelloReply, *ReauthReply, *Response, *SubReply, *UnsubReply,
-// *CustomReply, *Ping, *Update, *Pub, *Revoke or *ErrorReply.
-//
-// As the official client does, any frame whose statusCode is a number of at
-// least 400 is an *ErrorReply whatever its type, including a route's error
-// answering a request (see [ErrorReply]); a *Response therefore always has a
-// status below 400. Error and Message are taken from the payload when it is
-// an object; Payload keeps it whole.
-//
-// The decoder is lenient where the official client is: ids are optional,
-// and so are socket, path and the messages (nil when absent). A heartbeat of
-// false, null or absent gives a nil Heartbeat. Fields of the wrong JSON type
-// give an error wrapping [ErrMalformed]. A frame of unknown type gives an
-// *Unknown (so that the request with that id can be failed) together with
-// an error wrapping [ErrUnknownType].
+// DecodeServer implements [Codec.DecodeServer]; see [JSON] for the rules.
 func (jsonCodec) DecodeServer(frame []byte) (Message, error) {
 	frame = validUTF8(frame)
 	var f fields

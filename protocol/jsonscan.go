@@ -198,6 +198,7 @@ func scanValue(b []byte, i, maxDepth int) (int, bool) {
 			if c == '{' && b[i] == '}' || c == '[' && b[i] == ']' {
 				i++
 				depth--
+				ok = true
 				break // an empty container is a complete value
 			}
 			if c == '{' {

@@ -11,6 +11,27 @@
 // Payload values (request payloads, custom messages, publications, auth) are
 // carried as JSON ([json.RawMessage]) whatever the codec: nes is a JSON protocol,
 // and a binary codec translates at its edge.
+//
+// # Order of a server's checks
+//
+// nes validates a client message in this order, and a server reproduces it
+// with the decoder's results as follows:
+//
+//  1. [Codec.DecodeClient] fails with a [*DecodeError] whose Field is "":
+//     the frame, its type or its id is bad; send its Reply.
+//  2. (nes re-verifies credentials here: 403 "Credential verification failed".)
+//  3. A ping ([*Ping]) is never answered.
+//  4. A hello when the connection is already initialized: 400 "Connection
+//     already initialized". Any other type (including [*Unknown] and a
+//     DecodeError with a Field) before the hello: 400 "Connection is not
+//     initialized".
+//  5. A [*DecodeError] with a Field: send its Reply. An [*Unknown]: send
+//     [Unknown.Reply].
+//  6. Otherwise the message is valid (a decoded hello has version "2") and
+//     the server runs it.
+//
+// Build the server's own errors with [NewErrorReply] and
+// [ErrorReply.WithRequest].
 package protocol
 
 import "encoding/json"

@@ -104,7 +104,7 @@ func stringMap(raw []byte) (map[string]string, bool) {
 	for {
 		key, val, ok := it.next()
 		if !ok {
-			return m, true
+			return m, !it.bad
 		}
 		if !isString(val) {
 			return nil, false

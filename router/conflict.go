@@ -95,7 +95,8 @@ func (t *Tree[V]) conflict(p *Pattern) *ConflictError {
 }
 
 // examplePath returns a path matched by p, with every parameter set to
-// "x". If omitOptional is set, a trailing {name?} matches no segment.
+// "x". If omitOptional is set, a trailing {name?} matches no segment
+// (except at the root, where a path always has one segment).
 func examplePath(p *Pattern, omitOptional bool) string {
 	var b strings.Builder
 	for _, seg := range p.segs {
@@ -115,6 +116,9 @@ func examplePath(p *Pattern, omitOptional bool) string {
 		case kindMulti:
 			b.WriteString(strings.Repeat("/x", seg.count))
 		}
+	}
+	if b.Len() == 0 {
+		return "/"
 	}
 	return b.String()
 }

@@ -36,9 +36,19 @@ func FuzzParse(f *testing.F) {
 		if err := tree.Add(s, 0); err != nil {
 			t.Fatalf("Add(%q) to an empty tree: %v", s, err)
 		}
-		ops := []oraclePattern{{p, oracleRegexp(p)}}
 		for _, omit := range []bool{false, true} {
 			path := examplePath(p, omit)
+			if len(s) > 256 {
+				// The regexp oracle is quadratic in pattern × path length,
+				// too slow here for the fuzzer's hang detection; check the
+				// round trip only.
+				m, ok := tree.Match(path)
+				if !ok || substitute(p, m.Params) != path {
+					t.Fatalf("example path %q: Match = %v, %v", path, m, ok)
+				}
+				continue
+			}
+			ops := []oraclePattern{{p, oracleRegexp(p)}}
 			if _, ok := ops[0].match(path); !ok {
 				t.Fatalf("example path %q does not match %q", path, s)
 			}

@@ -19,7 +19,7 @@ import (
 // group per parameter, in declaration order.
 func oracleRegexp(p *Pattern) *regexp.Regexp {
 	var b strings.Builder
-	b.WriteString("^")
+	b.WriteString("(?s)^")
 	for _, seg := range p.segs {
 		switch seg.kind {
 		case kindLiteral:

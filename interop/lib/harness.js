@@ -14,6 +14,12 @@ const Nes = require('@hapi/nes');
 const Ws = require('ws');
 
 
+// The bound for every wait on something that must happen. Generous, because
+// the suite must not fail on a loaded machine; a wait only lasts this long
+// when the awaited thing never happens.
+exports.WAIT = Number(process.env.NES_INTEROP_WAIT) || 5000;
+
+
 const internals = {
     repoRoot: Path.resolve(__dirname, '..', '..'),
     children: new Set(),
@@ -164,7 +170,13 @@ internals.cleanOldBuilds = function (base, keep) {
 internals.build = function (dir) {
 
     const out = Path.join(dir, 'fixture.tmp');
-    const result = ChildProcess.spawnSync('go', ['build', '-o', out, './interop/fixture'], {
+    const args = ['build', '-o', out];
+    if (process.env.NES_INTEROP_RACE === '1') {
+        args.push('-race');                             // The fixture then fails its test on any data race
+    }
+
+    args.push('./interop/fixture');
+    const result = ChildProcess.spawnSync('go', args, {
         cwd: internals.repoRoot,
         encoding: 'utf8',
         timeout: 300_000
@@ -197,7 +209,7 @@ exports.fixtureBinary = async function () {
     }
 
     const base = Path.join(Os.tmpdir(), 'nes-go-interop');
-    const key = internals.runKey();
+    const key = internals.runKey() + (process.env.NES_INTEROP_RACE === '1' ? '-race' : '');
     const dir = Path.join(base, key);
     const binary = Path.join(dir, 'fixture');
     const errorFile = Path.join(dir, 'build.err');
@@ -365,7 +377,7 @@ internals.control = function (base) {
         // Recorded hook calls (hook: connection, disconnection, subscribe,
         // unsubscribe, filter, message). With count, waits up to timeout ms
         // for at least count of them.
-        events: async (hook, { count = 0, timeout = 2000 } = {}) => {
+        events: async (hook, { count = 0, timeout = exports.WAIT } = {}) => {
 
             const query = new URLSearchParams();
             if (hook) {
@@ -446,7 +458,7 @@ internals.newTap = function () {
         received: () => tap.frames.filter((f) => f.dir === 'in').map((f) => f.data),
         sent: () => tap.frames.filter((f) => f.dir === 'out').map((f) => f.data),
         // Waits until predicate(tap) is truthy
-        until: (predicate, ms = 2000, what = 'a client frame') => {
+        until: (predicate, ms = exports.WAIT, what = 'a client frame') => {
 
             return exports.within(new Promise((resolve) => {
 
@@ -503,6 +515,32 @@ exports.connect = async function (t, server, { clientOptions, ...connectOptions 
 };
 
 
+// ---- ordering barrier ----
+
+internals.barriers = 0;
+
+
+// Sends an update to one socket through the control API and waits until the
+// client (official client with a tap, or raw client) has received it. Each
+// socket has one FIFO send queue, so anything the server queued for that
+// socket before the barrier has arrived by the time this resolves: a
+// negative check ("X was not delivered") made after a barrier is a real
+// check, not a guess about timing.
+exports.barrier = async function (server, client, socketId) {
+
+    const message = { barrier: ++internals.barriers };
+    const frame = JSON.stringify({ type: 'update', message });
+    const id = socketId || client.id;
+    await server.control.send(id, message);
+    if (client.tap) {
+        await client.tap.until((tap) => tap.received().includes(frame), exports.WAIT, 'the barrier update');
+    }
+    else {
+        await client.until((raw) => raw.frames.includes(frame), exports.WAIT, 'the barrier update');
+    }
+};
+
+
 // ---- raw ws client ----
 
 // A raw WebSocket for hand-made frames. Collects every received frame as a
@@ -536,7 +574,7 @@ exports.raw = async function (t, server, { path = '/', headers, origin, maxPaylo
         waiters.forEach((fn) => fn());
     };
 
-    raw.until = (predicate, ms = 2000, what = 'a raw frame') => {
+    raw.until = (predicate, ms = exports.WAIT, what = 'a raw frame') => {
 
         return exports.within(new Promise((resolve) => {
 
@@ -606,23 +644,23 @@ exports.raw = async function (t, server, { path = '/', headers, origin, maxPaylo
     };
 
     // Waits for the n-th (0-based) received frame.
-    raw.frame = (n, ms = 2000) => raw.until((r) => r.frames.length > n && r.frames[n], ms, `raw frame #${n}`);
+    raw.frame = (n, ms = exports.WAIT) => raw.until((r) => r.frames.length > n && r.frames[n], ms, `raw frame #${n}`);
 
     // Waits for the first frame (from index `from`) matching predicate.
-    raw.find = (predicate, ms = 2000, what = 'a matching raw frame', from = 0) => {
+    raw.find = (predicate, ms = exports.WAIT, what = 'a matching raw frame', from = 0) => {
 
         return raw.until((r) => r.frames.slice(from).find((f) => typeof f === 'string' && predicate(f, JSON.parse(f))), ms, what);
     };
 
     // Sends a message and waits for the next frame whose parsed id equals id.
-    raw.request = async (message, ms = 2000) => {
+    raw.request = async (message, ms = exports.WAIT) => {
 
         const from = raw.frames.length;
         await raw.send(message);
         return raw.find((f, m) => m.id === message.id, ms, `the reply to id ${JSON.stringify(message.id)}`, from);
     };
 
-    raw.closed = (ms = 2000) => exports.within(closed.promise, ms, 'the raw socket to close');
+    raw.closed = (ms = exports.WAIT) => exports.within(closed.promise, ms, 'the raw socket to close');
 
     raw.close = () => {
 
@@ -633,8 +671,9 @@ exports.raw = async function (t, server, { path = '/', headers, origin, maxPaylo
 
     raw.hello = async (extra = {}) => {
 
-        const reply = await raw.request({ type: 'hello', version: '2', id: 'h1', ...extra });
-        return JSON.parse(reply);
+        const reply = JSON.parse(await raw.request({ type: 'hello', version: '2', id: 'h1', ...extra }));
+        raw.id = reply.socket;
+        return reply;
     };
 
     exports.cleanup(t, () => raw.close());
@@ -645,7 +684,7 @@ exports.raw = async function (t, server, { path = '/', headers, origin, maxPaylo
             ws.once('open', resolve);
             ws.once('error', reject);
             ws.once('unexpected-response', () => reject(new Error(`upgrade refused: HTTP ${raw.unexpectedResponse.statusCode}`)));
-        }), 3000, 'the raw socket to open');
+        }), exports.WAIT, 'the raw socket to open');
     }
 
     return raw;
@@ -658,7 +697,18 @@ exports.raw = async function (t, server, { path = '/', headers, origin, maxPaylo
 exports.server = async function (t, config = {}) {
 
     const server = await exports.startServer(config);
-    exports.cleanup(t, () => server.stop());
+    exports.cleanup(t, async () => {
+
+        const { code, signal } = await server.stop();
+        const stderr = server.stderr();
+        if (stderr.includes('WARNING: DATA RACE')) {
+            throw new Error(`the fixture reported a data race:\n${stderr}`);
+        }
+
+        if (code !== 0 || signal !== null) {
+            throw new Error(`the fixture exited with code ${code}, signal ${signal}:\n${stderr}`);
+        }
+    });
 
     return server;
 };

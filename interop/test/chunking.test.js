@@ -48,7 +48,7 @@ describe('chunking', () => {
         const raw = await H.raw(t, server);
 
         await raw.send({ type: 'hello', version: '2', id: 1 });
-        const last = await raw.until((r) => r.frames.find((f) => f[0] === '!'), 2000, 'the last chunk');
+        const last = await raw.until((r) => r.frames.find((f) => f[0] === '!'), H.WAIT, 'the last chunk');
         const frames = raw.frames.slice(0, raw.frames.indexOf(last) + 1);
 
         const whole = frames.map((f) => f.slice(1)).join('');
@@ -75,7 +75,7 @@ describe('chunking', () => {
         client.onUpdate = got.resolve;
         await server.control.broadcast(text);
 
-        Assert.equal(await H.within(got.promise, 2000, 'the update'), text);
+        Assert.equal(await H.within(got.promise, H.WAIT, 'the update'), text);
         Assert.deepEqual(client.errors, []);
         const messages = reassemble(client.tap.received(), 5);
         Assert.deepEqual(JSON.parse(messages.at(-1)), { type: 'update', message: text });
@@ -90,12 +90,12 @@ describe('chunking', () => {
             const got = H.deferred();
             client.onUpdate = got.resolve;
             await server.control.broadcast({ text: unicode });
-            Assert.deepEqual(await H.within(got.promise, 2000, 'the update'), { text: unicode });
+            Assert.deepEqual(await H.within(got.promise, H.WAIT, 'the update'), { text: unicode });
 
             const pub = H.deferred();
             await client.subscribe('/items/é中😀', pub.resolve);
             await server.control.publish('/items/é中😀', [unicode, unicode.length]);
-            Assert.deepEqual(await H.within(pub.promise, 2000, 'the publication'), [unicode, unicode.length]);
+            Assert.deepEqual(await H.within(pub.promise, H.WAIT, 'the publication'), [unicode, unicode.length]);
 
             const res = await client.request(`/big?n=7&s=${encodeURIComponent('😀🇫🇷é中')}`);
             Assert.equal(res.payload, '😀🇫🇷é中'.repeat(7));
@@ -144,7 +144,7 @@ describe('chunking', () => {
         }
 
         await Promise.all(sent.map((m) => server.control.publish('/5', m)));
-        await H.waitUntil(() => got.length === 20, 3000, '20 publications');
+        await H.waitUntil(() => got.length === 20, H.WAIT, '20 publications');
         Assert.deepEqual(got.slice().sort(), sent.slice().sort());
         Assert.deepEqual(client.errors, []);
         reassemble(client.tap.received(), 7);

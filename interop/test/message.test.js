@@ -101,7 +101,7 @@ describe('custom messages', () => {
         client.onDisconnect = (willReconnect, log) => disconnected.resolve({ willReconnect, log });
         client.message('disconnect').catch(() => {});
 
-        const { willReconnect, log } = await H.within(disconnected.promise, 2000, 'onDisconnect');
+        const { willReconnect, log } = await H.within(disconnected.promise, H.WAIT, 'onDisconnect');
         Assert.equal(willReconnect, false);
         Assert.equal(log.wasRequested, false);
         await server.control.events('disconnection', { count: 1 });
@@ -110,10 +110,11 @@ describe('custom messages', () => {
     test('a message slower than the client timeout rejects, and the late reply is absorbed', async (t) => {
 
         const server = await H.server(t, base);
-        const client = await H.connect(t, server, { clientOptions: { timeout: 50 } });
+        const client = await H.connect(t, server, { clientOptions: { timeout: 100 } });
 
-        await Assert.rejects(client.message({ sleep: 200 }), { message: 'Request timed out', type: 'timeout' });
-        await H.sleep(250);
+        await Assert.rejects(client.message({ sleep: 1500 }), { message: 'Request timed out', type: 'timeout' });
+        await client.tap.until((tap) => tap.received().some((f) => JSON.parse(f).id === 2), H.WAIT, 'the late reply');
+        await H.sleep(20);
         Assert.deepEqual(client.errors, []);
         Assert.deepEqual((await client.message('again')).payload, { echo: 'again' });
     });

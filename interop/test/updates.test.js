@@ -20,9 +20,9 @@ const updates = (client) => {
         waiters.splice(0).forEach((fn) => fn());
     };
 
-    list.count = (n, ms = 2000) => H.within(new Promise((resolve) => {
+    list.count = (n, ms = H.WAIT) => H.within(new Promise((resolve) => {
 
-        const check = () => (list.length >= n ? resolve(list) : waiters.push(check));
+        const check = () => (list.length >= n ? resolve([...list]) : waiters.push(check));
         check();
     }), ms, `${n} update(s)`);
 
@@ -70,8 +70,8 @@ describe('updates', () => {
         await server.control.send(client1.id, 'direct update');
         Assert.deepEqual(await u1.count(1), ['direct update']);
         Assert.equal(client1.tap.received()[1], '{"type":"update","message":"direct update"}');
-        await H.sleep(100);
-        Assert.deepEqual(u2, []);
+        await H.barrier(server, client2);
+        Assert.deepEqual(u2.filter((m) => !m.barrier), []);
     });
 
     test('a send during onConnection arrives as an update', async (t) => {
@@ -97,14 +97,14 @@ describe('updates', () => {
 
         // The filter would refuse every publication: socket.Publish bypasses it
         await server.control.socketPublish(client1.id, '/items/1', 'Initial state');
-        await H.waitUntil(() => got1.length === 1, 2000, 'the publication');
+        await H.waitUntil(() => got1.length === 1, H.WAIT, 'the publication');
         Assert.deepEqual(got1, [{ message: 'Initial state', flags: {} }]);
 
         // A pub for a path the client does not hold is ignored by the client
         await server.control.socketPublish(client1.id, '/elsewhere', 'ignored');
-        await client1.tap.until((tap) => tap.received().some((f) => f.includes('/elsewhere')), 2000, 'the /elsewhere frame');
+        await client1.tap.until((tap) => tap.received().some((f) => f.includes('/elsewhere')), H.WAIT, 'the /elsewhere frame');
         Assert.deepEqual(client1.errors, []);
-        await H.sleep(50);
+        await H.barrier(server, client2);
         Assert.deepEqual(got2, []);
     });
 
@@ -142,7 +142,7 @@ describe('updates', () => {
 
         const res = await server.control.eachPublish('/', '/', 'heya');
         Assert.equal(res.visited, 2);
-        await H.waitUntil(() => got.length === 2, 2000, 'two publications');
+        await H.waitUntil(() => got.length === 2, H.WAIT, 'two publications');
         Assert.deepEqual(got.sort(), [[0, 'heya'], [1, 'heya']]);
         Assert.equal(clients[2].tap.received().length, 1);
     });

@@ -1,0 +1,169 @@
+package nes
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+)
+
+// discardConn is an in-process connection: reads block until it closes,
+// writes are counted and dropped.
+type discardConn struct {
+	total  *atomic.Int64 // shared by every connection of a benchmark
+	frames atomic.Int64
+	bytes  atomic.Int64
+	closed chan struct{}
+	once   atomic.Bool
+}
+
+func newDiscardConn(total *atomic.Int64) *discardConn {
+	return &discardConn{total: total, closed: make(chan struct{})}
+}
+
+func (c *discardConn) Read(ctx context.Context) (websocket.MessageType, []byte, error) {
+	select {
+	case <-ctx.Done():
+		return 0, nil, ctx.Err()
+	case <-c.closed:
+		return 0, nil, errors.New("closed")
+	}
+}
+
+func (c *discardConn) Write(ctx context.Context, typ websocket.MessageType, p []byte) error {
+	c.frames.Add(1)
+	c.bytes.Add(int64(len(p)))
+	c.total.Add(1)
+	return nil
+}
+
+func (c *discardConn) Close(websocket.StatusCode, string) error { return c.CloseNow() }
+
+func (c *discardConn) CloseNow() error {
+	if c.once.CompareAndSwap(false, true) {
+		close(c.closed)
+	}
+	return nil
+}
+
+// benchSockets starts n in-process sockets subscribed to path.
+func benchSockets(tb testing.TB, srv *Server, n int, path string) *atomic.Int64 {
+	total := new(atomic.Int64)
+	conns := make([]*discardConn, n)
+	req, _ := http.NewRequest("GET", "http://127.0.0.1/nes", nil)
+	for i := range conns {
+		conns[i] = newDiscardConn(total)
+		go srv.serveConn(req, conns[i])
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for srv.Stats().Connections < n {
+		if time.Now().After(deadline) {
+			tb.Fatalf("only %d of %d sockets started", srv.Stats().Connections, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for _, sock := range srv.allSockets(nil) {
+		sock.helloed.Store(true)
+		if e := sock.subscribe(context.Background(), path); e != nil {
+			tb.Fatal(e.Message)
+		}
+	}
+	return total
+}
+
+// waitDelivered waits until want frames were written in all.
+func waitDelivered(tb testing.TB, total *atomic.Int64, want int64) {
+	deadline := time.Now().Add(120 * time.Second)
+	for total.Load() < want {
+		if time.Now().After(deadline) {
+			tb.Fatalf("delivered %d of %d frames", total.Load(), want)
+		}
+		time.Sleep(50 * time.Microsecond)
+	}
+}
+
+// warmUp publishes a few times and waits for delivery, so that queues have
+// reached their working size before measuring.
+func warmUp(tb testing.TB, srv *Server, total *atomic.Int64, n int, path string, msg any) {
+	const rounds = 200
+	for i := 0; i < rounds; i++ {
+		if err := srv.Publish(context.Background(), path, msg); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	waitDelivered(tb, total, int64(rounds*n))
+	total.Store(0)
+}
+
+// BenchmarkPublish publishes to 1, 100 and 10,000 in-process sockets, each
+// with its own writer draining into a discarding connection. It includes the
+// delivery: the timer stops only once every socket wrote every frame.
+// allocs/op must not grow with the subscriber count.
+func BenchmarkPublish(b *testing.B) {
+	for _, n := range []int{1, 100, 10000} {
+		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
+			srv, err := New(Options{Heartbeat: Heartbeat{Disabled: true}, MaxQueueBytes: 1 << 30, HelloTimeout: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := srv.Subscription("/rooms/{room}", SubscriptionOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			total := benchSockets(b, srv, n, "/rooms/lobby")
+			msg := map[string]string{"room": "lobby", "text": "hello, world", "from": "ann"}
+			warmUp(b, srv, total, n, "/rooms/lobby", msg)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := srv.Publish(ctx, "/rooms/lobby", msg); err != nil {
+					b.Fatal(err)
+				}
+			}
+			waitDelivered(b, total, int64(b.N)*int64(n))
+			b.StopTimer()
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/delivery")
+			if err := srv.Shutdown(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// BenchmarkPublishEnqueue measures the publisher's side alone: the cost of
+// Publish returning, delivery excluded.
+func BenchmarkPublishEnqueue(b *testing.B) {
+	for _, n := range []int{1, 100, 10000} {
+		b.Run(fmt.Sprintf("subscribers=%d", n), func(b *testing.B) {
+			srv, err := New(Options{Heartbeat: Heartbeat{Disabled: true}, MaxQueueBytes: 1 << 30, HelloTimeout: -1})
+			if err != nil {
+				b.Fatal(err)
+			}
+			if err := srv.Subscription("/rooms/{room}", SubscriptionOptions{}); err != nil {
+				b.Fatal(err)
+			}
+			total := benchSockets(b, srv, n, "/rooms/lobby")
+			raw := json.RawMessage(`{"room":"lobby","text":"hello, world","from":"ann"}`)
+			warmUp(b, srv, total, n, "/rooms/lobby", raw)
+			ctx := context.Background()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if err := srv.Publish(ctx, "/rooms/lobby", raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			waitDelivered(b, total, int64(b.N)*int64(n))
+			if err := srv.Shutdown(context.Background()); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}

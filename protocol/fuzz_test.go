@@ -1,0 +1,153 @@
+package protocol
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"testing"
+)
+
+// seedFrames are the captured frames plus some odd ones.
+func seedFrames() [][]byte {
+	var seeds [][]byte
+	for _, tt := range capturedEncodes {
+		seeds = append(seeds, []byte(tt.frame))
+	}
+	for _, s := range []string{
+		`not json`, `{"id":1}`, `{"type":"hello","id":0,"version":"2"}`, `{"type":"bogus","id":3}`,
+		`{"type":"ping","id":2}`, `{"type":"hello","id":"abc","version":1}`,
+		`{"type":"unsub","id":11,"path":"/never-subscribed"}`,
+		`{"type":"request","method":"GET","path":"/","headers":{"Authorization":"x"},"id":1e3}`,
+		`{"type":"hello","version":"2","subs":["/a?b",5],"auth":{"headers":{"a":"b"}},"id":15.5}`,
+		`{"t\u0079pe":"sub","path":"/\ud83d\ude00","id":"\u0000"}`,
+		"{\"type\":\"message\",\"message\":\"\xff\",\"id\":-1}",
+		`{"statusCode":400.5,"payload":{"message":"m"},"id":[1,{"a":null}]}`,
+		`{"type":"hello","id":1,"heartbeat":{"interval":1e3,"timeout":5},"socket":"s"}`,
+		`[[[[[[[[[[]]]]]]]]]]`, `{"a":{"b":{"c":{"d":[]}}}}`,
+	} {
+		seeds = append(seeds, []byte(s))
+	}
+	return seeds
+}
+
+// jsonDepth returns the nesting depth of a valid JSON text.
+func jsonDepth(b []byte) int {
+	depth, deepest := 0, 0
+	inString := false
+	for i := 0; i < len(b); i++ {
+		c := b[i]
+		if inString {
+			switch c {
+			case '\\':
+				i++
+			case '"':
+				inString = false
+			}
+			continue
+		}
+		switch c {
+		case '"':
+			inString = true
+		case '{', '[':
+			depth++
+			deepest = max(deepest, depth)
+		case '}', ']':
+			depth--
+		}
+	}
+	return deepest
+}
+
+func FuzzDecodeClient(f *testing.F) {
+	for _, s := range seedFrames() {
+		f.Add(s)
+	}
+	c := JSON()
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		// The scanner agrees with encoding/json.
+		clean := validUTF8(frame)
+		var fl fields
+		i := skipWS(clean, 0)
+		wantParse := json.Valid(clean) && i < len(clean) && clean[i] == '{' && jsonDepth(clean) <= MaxDepth
+		if got := parseFields(clean, &fl); got != wantParse {
+			t.Fatalf("parseFields(%q) = %v, encoding/json says %v", clean, got, wantParse)
+		}
+
+		m, err := c.DecodeClient(frame)
+		if err != nil {
+			var de *DecodeError
+			if !errors.As(err, &de) || de.Reply == nil || de.Reply.StatusCode != 400 {
+				t.Fatalf("error %v (%T) is not a 400 *DecodeError", err, err)
+			}
+			if m != nil {
+				t.Fatalf("message %#v with error", m)
+			}
+			out, err := c.AppendEncode(nil, de.Reply)
+			if err != nil || !json.Valid(out) {
+				t.Fatalf("reply encodes to %q, %v", out, err)
+			}
+			return
+		}
+		out, err := c.AppendEncode(nil, m)
+		if err != nil {
+			t.Fatalf("encoding %#v: %v", m, err)
+		}
+		if !json.Valid(out) {
+			t.Fatalf("encoded %#v as invalid JSON %q", m, out)
+		}
+		back, err := c.DecodeClient(out)
+		if err != nil {
+			t.Fatalf("re-decoding %q: %v", out, err)
+		}
+		if !reflect.DeepEqual(back, m) {
+			t.Fatalf("round trip through %q:\n got  %#v\n want %#v", out, back, m)
+		}
+	})
+}
+
+func FuzzDecodeServer(f *testing.F) {
+	for _, s := range seedFrames() {
+		f.Add(s)
+	}
+	c := JSON()
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		m, err := c.DecodeServer(frame)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnknownType) {
+				t.Fatalf("unexpected error %v", err)
+			}
+			if _, unknown := m.(*Unknown); m != nil && !(unknown && errors.Is(err, ErrUnknownType)) {
+				t.Fatalf("message %#v with error %v", m, err)
+			}
+			return
+		}
+		out, err := c.AppendEncode(nil, m)
+		if err != nil {
+			t.Fatalf("encoding %#v: %v", m, err)
+		}
+		if !json.Valid(out) || out[0] != '{' {
+			t.Fatalf("encoded %#v as %q", m, out)
+		}
+		back, err := c.DecodeServer(out)
+		if err != nil {
+			t.Fatalf("re-decoding %q: %v", out, err)
+		}
+		out2, err := c.AppendEncode(nil, back)
+		if err != nil || string(out2) != string(out) {
+			t.Fatalf("not stable: %q then %q (%v)", out, out2, err)
+		}
+	})
+}
+
+func FuzzChunks(f *testing.F) {
+	for _, s := range seedFrames() {
+		f.Add(s, 40)
+		f.Add(s, 1)
+	}
+	f.Add([]byte("a😀b\xffc€"), 2)
+	f.Add([]byte("😀"), 1)
+	f.Fuzz(func(t *testing.T, frame []byte, maxChars int) {
+		maxChars %= 300
+		checkChunks(t, frame, maxChars, Chunks(frame, maxChars))
+	})
+}
