@@ -37,7 +37,9 @@ func (sock *Socket) handleFrame(data []byte) {
 	}
 	switch m := msg.(type) {
 	case *protocol.Reauth:
-		sock.sendError(errorFor(http.StatusBadRequest, "Authentication is not enabled on this server", string(protocol.TypeReauth), m.ID))
+		// Without authentication configured there is nothing to re-run: the
+		// socket stays anonymous, as with nes's default settings.
+		sock.reply(&protocol.ReauthReply{ID: m.ID}, string(protocol.TypeReauth), m.ID)
 	case *protocol.Request:
 		sock.handleRequest(m)
 	case *protocol.Sub:
@@ -112,10 +114,9 @@ func (sock *Socket) handleHello(m *protocol.Hello) {
 	if sock.helloTimer != nil {
 		sock.helloTimer.Stop()
 	}
-	if m.Auth != nil {
-		sock.sendError(errorFor(http.StatusBadRequest, "Authentication is not enabled on this server", t, m.ID))
-		return
-	}
+	// hello.auth is ignored while the server has no authentication: the
+	// socket is anonymous, as with nes's default settings. Failing the hello
+	// instead would stop the official client from ever reconnecting.
 	srv := sock.srv
 	if srv.opts.OnConnection != nil {
 		if err := callHook(func() error { return srv.opts.OnConnection(sock.ctx, sock) }); err != nil {

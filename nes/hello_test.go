@@ -177,11 +177,18 @@ func TestHelloTimeout(t *testing.T) {
 	c2.roundTrip(`{"type":"unsub","path":"/a","id":2}`, `{"type":"unsub","id":2}`)
 }
 
-func TestHelloWithAuthRefusedWithoutAuth(t *testing.T) {
-	ts := newTestServer(t, quietOptions(), nil)
+func TestAuthIgnoredWithoutAuth(t *testing.T) {
+	ts := newTestServer(t, quietOptions(), func(s *Server, r chi.Router) {
+		r.Get("/who", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Write([]byte(`{"socket":true}`))
+		})
+	})
 	c := dial(t, ts.url, nil)
 	c.send(`{"type":"hello","version":"2","auth":"token","id":1}`)
-	if got := c.recv(); !strings.HasPrefix(got, `{"statusCode":400,`) {
+	if got := c.recv(); !strings.HasPrefix(got, `{"type":"hello","id":1,`) {
 		t.Fatalf("reply %s", got)
 	}
+	c.roundTrip(`{"type":"reauth","auth":{"headers":{"authorization":"Custom john"}},"id":2}`, `{"type":"reauth","id":2}`)
+	c.roundTrip(`{"type":"request","method":"GET","path":"/who","id":3}`, `{"type":"request","id":3,"statusCode":200,"payload":{"socket":true}}`)
 }

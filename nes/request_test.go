@@ -7,6 +7,9 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/go-chi/chi/v5"
 )
@@ -144,5 +147,52 @@ func TestRequestWithoutHandler(t *testing.T) {
 	srv.SetHandler(nil)
 	if h := srv.requestHandler(); h == nil {
 		t.Fatal("nil handler")
+	}
+}
+
+func TestRequestContextEndsWhenClientLeaves(t *testing.T) {
+	started := make(chan struct{})
+	ended := make(chan error, 1)
+	ts := newTestServer(t, quietOptions(), func(s *Server, r chi.Router) {
+		r.Get("/slow", func(w http.ResponseWriter, r *http.Request) {
+			close(started)
+			select {
+			case <-r.Context().Done():
+				ended <- r.Context().Err()
+			case <-time.After(10 * time.Second):
+				ended <- nil
+			}
+		})
+	})
+	c := dial(t, ts.url, nil)
+	c.hello()
+	c.send(`{"type":"request","method":"GET","path":"/slow","id":2}`)
+	<-started
+	start := time.Now()
+	c.conn.Close(websocket.StatusNormalClosure, "bye") // answered while the route runs
+	if err := <-ended; err == nil {
+		t.Fatal("the route's context did not end when the client left")
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("close took %v", d)
+	}
+}
+
+func TestPipelinedRequestsInOrder(t *testing.T) {
+	ts := newTestServer(t, quietOptions(), func(s *Server, r chi.Router) {
+		r.Get("/n/{n}", func(w http.ResponseWriter, r *http.Request) {
+			if chi.URLParam(r, "n") == "0" {
+				time.Sleep(50 * time.Millisecond)
+			}
+			w.Write([]byte(chi.URLParam(r, "n")))
+		})
+	})
+	c := dial(t, ts.url, nil)
+	c.hello()
+	for i := 0; i < 100; i++ {
+		c.send(fmt.Sprintf(`{"type":"request","method":"GET","path":"/n/%d","id":%d}`, i, i+10))
+	}
+	for i := 0; i < 100; i++ {
+		c.expect(fmt.Sprintf(`{"type":"request","id":%d,"statusCode":200,"payload":"%d"}`, i+10, i))
 	}
 }

@@ -73,6 +73,8 @@ func (s *Server) serveConn(r *http.Request, conn wsConn) {
 		})
 	}
 	sock.readLoop()
+	sock.cancel()
+	sock.handlers.Wait()
 	s.teardown(sock)
 }
 
@@ -89,6 +91,7 @@ func (s *Server) newSocket(r *http.Request, conn wsConn) *Socket {
 	}
 	sock.ctx, sock.cancel = context.WithCancel(context.Background())
 	sock.readCtx, sock.readCancel = context.WithCancel(context.Background())
+	sock.in = make(chan []byte, maxPendingFrames)
 	sock.out.wake = make(chan struct{}, 1)
 	sock.out.done = make(chan struct{})
 	sock.active.Store(true) // a new socket gets one free heartbeat cycle
@@ -105,7 +108,14 @@ func (s *Server) register(sock *Socket) bool {
 	return true
 }
 
-// readLoop reads and handles frames until the connection fails or closes.
+// maxPendingFrames bounds the inbound frames read but not yet handled; a
+// client that pipelines more waits (the reader stops reading).
+const maxPendingFrames = 32
+
+// readLoop reads frames until the connection fails or closes, and hands them
+// to the socket's handler goroutine. Reading goes on while a message is being
+// handled, so a close from the client is seen at once and ends the socket's
+// context, which the handler (a chi route, a hook) observes.
 func (sock *Socket) readLoop() {
 	for {
 		_, data, err := sock.conn.Read(sock.readCtx)
@@ -114,8 +124,39 @@ func (sock *Socket) readLoop() {
 		}
 		sock.active.Store(true)
 		sock.processing.Add(1)
-		sock.handleFrame(data)
-		sock.processing.Add(-1)
+		select {
+		case sock.in <- data:
+		case <-sock.readCtx.Done():
+			sock.processing.Add(-1)
+			return
+		}
+		if sock.handling.CompareAndSwap(false, true) {
+			sock.handlers.Add(1)
+			go sock.handleLoop()
+		}
+	}
+}
+
+// handleLoop handles queued frames one at a time, in order, and ends when the
+// queue is empty: an idle socket has no handler goroutine.
+func (sock *Socket) handleLoop() {
+	defer sock.handlers.Done()
+	for {
+		select {
+		case data := <-sock.in:
+			if sock.ctx.Err() == nil {
+				sock.handleFrame(data)
+			}
+			sock.processing.Add(-1)
+			continue
+		default:
+		}
+		sock.handling.Store(false)
+		// A frame queued after the check above, whose reader saw this
+		// goroutine still running, is picked up here.
+		if len(sock.in) == 0 || !sock.handling.CompareAndSwap(false, true) {
+			return
+		}
 	}
 }
 

@@ -38,16 +38,19 @@ type Socket struct {
 	upgrade    *http.Request // the upgrade request (headers and cookies)
 	created    time.Time
 
-	ctx        context.Context // ends when the socket closes
+	ctx        context.Context // ends when the socket starts closing
 	cancel     context.CancelFunc
 	readCtx    context.Context // cancelled only to abort the connection
 	readCancel context.CancelFunc
 
 	helloed    atomic.Bool
-	connected  atomic.Bool // OnConnection succeeded: OnDisconnection will run
+	connected  atomic.Bool  // OnConnection succeeded: OnDisconnection will run
 	closed     atomic.Bool  // no more frames are accepted
 	active     atomic.Bool  // inbound frame or outbound write since the last sweep
-	processing atomic.Int32 // messages being handled
+	processing atomic.Int32 // messages read and not yet handled
+	in         chan []byte  // frames read, waiting for the handler
+	handling   atomic.Bool  // a handler goroutine is running
+	handlers   sync.WaitGroup
 	helloTimer *time.Timer
 
 	appMu sync.Mutex
@@ -83,7 +86,9 @@ func (s *Socket) SetApp(v any) {
 	s.appMu.Unlock()
 }
 
-// Context returns a context that ends when the socket closes.
+// Context returns a context that ends when the socket starts closing: on
+// Disconnect, Shutdown, a limit, or when the client goes away. Requests
+// served over the socket and hooks run with it (or one derived from it).
 func (s *Socket) Context() context.Context { return s.ctx }
 
 // IsOpen reports whether the socket still accepts frames: false once it is

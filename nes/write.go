@@ -68,6 +68,7 @@ func (s *Socket) enqueue(frame []byte, ping bool) error {
 		q.closing = &closeRequest{code: CloseSlowConsumer, reason: "slow consumer"}
 		s.closed.Store(true)
 		q.mu.Unlock()
+		s.cancel()
 		s.srv.stats.slow.Add(1)
 		s.srv.log.Warn("nes: closing slow consumer", "socket", s.id)
 		s.signal()
@@ -118,6 +119,7 @@ func (s *Socket) requestClose(c *closeRequest) {
 	}
 	q.mu.Unlock()
 	s.closed.Store(true)
+	s.cancel()
 	s.signal()
 }
 
