@@ -3,6 +3,7 @@ package nes
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -53,7 +54,7 @@ func validPublishPath(path string) bool {
 // the broker's error.
 func (s *Server) Publish(ctx context.Context, path string, msg any, opts ...PublishOption) error {
 	if !validPublishPath(path) {
-		return fmt.Errorf("nes: publish to %q: %w", path, ErrInvalidPath)
+		return fmt.Errorf("%w: publish to %q", ErrInvalidPath, path)
 	}
 	env, err := s.envelope(KindPublish, msg, opts)
 	if err != nil {
@@ -61,6 +62,9 @@ func (s *Server) Publish(ctx context.Context, path string, msg any, opts ...Publ
 	}
 	env.Path = path
 	if err := s.send(ctx, env); err != nil {
+		if errors.Is(err, ErrServerClosed) {
+			return err
+		}
 		return fmt.Errorf("nes: publish to %q: %w", path, err)
 	}
 	return nil
@@ -74,10 +78,10 @@ func (s *Server) Broadcast(ctx context.Context, msg any, opts ...PublishOption) 
 	if err == nil {
 		err = s.send(ctx, env)
 	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrServerClosed) {
 		return fmt.Errorf("nes: broadcast: %w", err)
 	}
-	return nil
+	return err
 }
 
 func (s *Server) envelope(kind EnvelopeKind, msg any, opts []PublishOption) (*Envelope, error) {

@@ -1,0 +1,154 @@
+package nes
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/go-chi/chi/v5"
+)
+
+// scriptConn feeds a fixed list of frames to a socket, then blocks until
+// closed, and records every frame the socket writes.
+type scriptConn struct {
+	mu      sync.Mutex
+	in      [][]byte
+	out     [][]byte
+	wrote   chan struct{}
+	closed  chan struct{}
+	closeMu sync.Once
+}
+
+func newScriptConn(frames [][]byte) *scriptConn {
+	return &scriptConn{in: frames, wrote: make(chan struct{}, 1), closed: make(chan struct{})}
+}
+
+func (c *scriptConn) Read(ctx context.Context) (websocket.MessageType, []byte, error) {
+	c.mu.Lock()
+	if len(c.in) > 0 {
+		f := c.in[0]
+		c.in = c.in[1:]
+		c.mu.Unlock()
+		return websocket.MessageText, f, nil
+	}
+	c.mu.Unlock()
+	select {
+	case <-ctx.Done():
+		return 0, nil, ctx.Err()
+	case <-c.closed:
+		return 0, nil, errors.New("closed")
+	}
+}
+
+func (c *scriptConn) Write(ctx context.Context, typ websocket.MessageType, p []byte) error {
+	c.mu.Lock()
+	c.out = append(c.out, append([]byte(nil), p...))
+	c.mu.Unlock()
+	select {
+	case c.wrote <- struct{}{}:
+	default:
+	}
+	return nil
+}
+
+func (c *scriptConn) Close(websocket.StatusCode, string) error { return c.CloseNow() }
+
+func (c *scriptConn) CloseNow() error {
+	c.closeMu.Do(func() { close(c.closed) })
+	return nil
+}
+
+func (c *scriptConn) written() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([][]byte(nil), c.out...)
+}
+
+const fuzzSentinel = `{"type":"unsub","path":"/x","id":"fuzz-end"}`
+
+// FuzzSocketFrames sends arbitrary frames (the input split on NUL bytes) to
+// one socket of a server with subscriptions, routes and hooks, followed by a
+// sentinel message. The server must not panic, must answer the sentinel, and
+// every frame it writes must be one JSON object.
+func FuzzSocketFrames(f *testing.F) {
+	seeds := []string{
+		`{"type":"hello","version":"2","subs":["/items/1"],"id":1}` + "\x00" + `{"type":"request","method":"POST","path":"/echo?q=1","payload":{"a":[1,2]},"id":2}`,
+		`{"type":"hello","version":"2","id":1}` + "\x00" + `{"type":"sub","path":"/items/{x}","id":2}` + "\x00" + `{"type":"message","message":"hi","id":3}`,
+		`{"type":"hello","version":"2","id":1}` + "\x00" + `{"type":"request","method":"GET","path":"//evil.example/x","headers":{"Host":"a"},"id":2}`,
+		`{"type":"hello","version":1,"id":1}` + "\x00" + `{"type":"hello","version":"2","auth":{"headers":{"a":"b"}},"id":2}`,
+		`{"type":"hello","version":"2","id":1}` + "\x00" + `{"type":"request","method":"GET","path":"/panic","id":"p"}`,
+		`{"type":"hello","version":"2","id":1}` + "\x00" + `{"type":"request","method":"PUT","path":"/echo","payload":"\ud83d","id":2}`,
+		`[[[[[[[[[[`, `{"type":"ping","id":1}`, `{"id":0}`, "\xff\xfe",
+	}
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	srv, err := New(Options{
+		Heartbeat:     Heartbeat{Disabled: true},
+		HelloTimeout:  -1,
+		MaxChunkChars: 0,
+		Headers:       []string{"*"},
+		OnMessage: func(ctx context.Context, s *Socket, msg json.RawMessage) (any, error) {
+			if bytes.Contains(msg, []byte("fail")) {
+				return nil, NewError(http.StatusTeapot, "no")
+			}
+			return msg, nil
+		},
+	})
+	if err != nil {
+		f.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	must(f, srv.Subscription("/items/{id}", SubscriptionOptions{}))
+	must(f, srv.Subscription("/files/{name}.{ext}", SubscriptionOptions{}))
+	r := chi.NewRouter()
+	r.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", r.Header.Get("Content-Type"))
+		w.Write(body)
+	})
+	r.Get("/panic", func(w http.ResponseWriter, r *http.Request) { panic("route bug") })
+	srv.SetHandler(r)
+	req, _ := http.NewRequest("GET", "http://127.0.0.1/nes", nil)
+
+	f.Fuzz(func(t *testing.T, input []byte) {
+		frames := bytes.Split(input, []byte{0})
+		if len(frames) > 16 {
+			frames = frames[:16]
+		}
+		frames = append(frames, []byte(fuzzSentinel))
+		conn := newScriptConn(frames)
+		done := make(chan struct{})
+		go func() { srv.serveConn(req, conn); close(done) }()
+		deadline := time.After(10 * time.Second)
+	wait:
+		for {
+			for _, w := range conn.written() {
+				if bytes.Contains(w, []byte(`"id":"fuzz-end"`)) {
+					break wait
+				}
+			}
+			select {
+			case <-conn.wrote:
+			case <-done:
+				t.Fatalf("socket closed before answering the sentinel; wrote %q", conn.written())
+			case <-deadline:
+				t.Fatalf("no answer to the sentinel; wrote %q", conn.written())
+			}
+		}
+		conn.CloseNow()
+		<-done
+		for _, w := range conn.written() {
+			if len(w) == 0 || w[0] != '{' || !json.Valid(w) {
+				t.Fatalf("invalid frame written: %q", w)
+			}
+		}
+	})
+}
