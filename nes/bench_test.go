@@ -16,15 +16,30 @@ import (
 // discardConn is an in-process connection: reads block until it closes,
 // writes are counted and dropped.
 type discardConn struct {
-	total  *atomic.Int64 // shared by every connection of a benchmark
 	frames atomic.Int64
 	bytes  atomic.Int64
 	closed chan struct{}
 	once   atomic.Bool
 }
 
-func newDiscardConn(total *atomic.Int64) *discardConn {
-	return &discardConn{total: total, closed: make(chan struct{})}
+func newDiscardConn() *discardConn { return &discardConn{closed: make(chan struct{})} }
+
+// discardConns are the connections of one benchmark.
+type discardConns []*discardConn
+
+// frames returns the frames written on all the connections.
+func (cs discardConns) frames() int64 {
+	var n int64
+	for _, c := range cs {
+		n += c.frames.Load()
+	}
+	return n
+}
+
+func (cs discardConns) reset() {
+	for _, c := range cs {
+		c.frames.Store(0)
+	}
 }
 
 func (c *discardConn) Read(ctx context.Context) (websocket.MessageType, []byte, error) {
@@ -39,7 +54,6 @@ func (c *discardConn) Read(ctx context.Context) (websocket.MessageType, []byte, 
 func (c *discardConn) Write(ctx context.Context, typ websocket.MessageType, p []byte) error {
 	c.frames.Add(1)
 	c.bytes.Add(int64(len(p)))
-	c.total.Add(1)
 	return nil
 }
 
@@ -53,12 +67,11 @@ func (c *discardConn) CloseNow() error {
 }
 
 // benchSockets starts n in-process sockets subscribed to path.
-func benchSockets(tb testing.TB, srv *Server, n int, path string) *atomic.Int64 {
-	total := new(atomic.Int64)
-	conns := make([]*discardConn, n)
+func benchSockets(tb testing.TB, srv *Server, n int, path string) discardConns {
+	conns := make(discardConns, n)
 	req, _ := http.NewRequest("GET", "http://127.0.0.1/nes", nil)
 	for i := range conns {
-		conns[i] = newDiscardConn(total)
+		conns[i] = newDiscardConn()
 		go srv.serveConn(req, conns[i])
 	}
 	deadline := time.Now().Add(30 * time.Second)
@@ -74,15 +87,15 @@ func benchSockets(tb testing.TB, srv *Server, n int, path string) *atomic.Int64 
 			tb.Fatal(e.Message)
 		}
 	}
-	return total
+	return conns
 }
 
 // waitDelivered waits until want frames were written in all.
-func waitDelivered(tb testing.TB, total *atomic.Int64, want int64) {
+func waitDelivered(tb testing.TB, conns discardConns, want int64) {
 	deadline := time.Now().Add(120 * time.Second)
-	for total.Load() < want {
+	for conns.frames() < want {
 		if time.Now().After(deadline) {
-			tb.Fatalf("delivered %d of %d frames", total.Load(), want)
+			tb.Fatalf("delivered %d of %d frames", conns.frames(), want)
 		}
 		time.Sleep(50 * time.Microsecond)
 	}
@@ -90,15 +103,15 @@ func waitDelivered(tb testing.TB, total *atomic.Int64, want int64) {
 
 // warmUp publishes a few times and waits for delivery, so that queues have
 // reached their working size before measuring.
-func warmUp(tb testing.TB, srv *Server, total *atomic.Int64, n int, path string, msg any) {
+func warmUp(tb testing.TB, srv *Server, conns discardConns, path string, msg any) {
 	const rounds = 200
 	for i := 0; i < rounds; i++ {
 		if err := srv.Publish(context.Background(), path, msg); err != nil {
 			tb.Fatal(err)
 		}
 	}
-	waitDelivered(tb, total, int64(rounds*n))
-	total.Store(0)
+	waitDelivered(tb, conns, int64(rounds*len(conns)))
+	conns.reset()
 }
 
 // BenchmarkPublish publishes to 1, 100 and 10,000 in-process sockets, each
@@ -115,9 +128,9 @@ func BenchmarkPublish(b *testing.B) {
 			if err := srv.Subscription("/rooms/{room}", SubscriptionOptions{}); err != nil {
 				b.Fatal(err)
 			}
-			total := benchSockets(b, srv, n, "/rooms/lobby")
+			conns := benchSockets(b, srv, n, "/rooms/lobby")
 			msg := map[string]string{"room": "lobby", "text": "hello, world", "from": "ann"}
-			warmUp(b, srv, total, n, "/rooms/lobby", msg)
+			warmUp(b, srv, conns, "/rooms/lobby", msg)
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -126,7 +139,7 @@ func BenchmarkPublish(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			waitDelivered(b, total, int64(b.N)*int64(n))
+			waitDelivered(b, conns, int64(b.N)*int64(n))
 			b.StopTimer()
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(n), "ns/delivery")
 			if err := srv.Shutdown(context.Background()); err != nil {
@@ -148,9 +161,9 @@ func BenchmarkPublishEnqueue(b *testing.B) {
 			if err := srv.Subscription("/rooms/{room}", SubscriptionOptions{}); err != nil {
 				b.Fatal(err)
 			}
-			total := benchSockets(b, srv, n, "/rooms/lobby")
+			conns := benchSockets(b, srv, n, "/rooms/lobby")
 			raw := json.RawMessage(`{"room":"lobby","text":"hello, world","from":"ann"}`)
-			warmUp(b, srv, total, n, "/rooms/lobby", raw)
+			warmUp(b, srv, conns, "/rooms/lobby", raw)
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -160,7 +173,7 @@ func BenchmarkPublishEnqueue(b *testing.B) {
 				}
 			}
 			b.StopTimer()
-			waitDelivered(b, total, int64(b.N)*int64(n))
+			waitDelivered(b, conns, int64(b.N)*int64(n))
 			if err := srv.Shutdown(context.Background()); err != nil {
 				b.Fatal(err)
 			}

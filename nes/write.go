@@ -2,6 +2,7 @@ package nes
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -45,11 +46,11 @@ type outQueue struct {
 	spare   []outFrame
 	bytes   int
 	closing *closeRequest
-	dropped bool // queue discarded: stop writing what was taken already
 
+	dropped      atomic.Bool   // queue discarded: stop writing what was taken already
+	writingSince atomic.Int64  // unix nanos of the write in progress, 0 if idle
 	wake         chan struct{} // capacity 1
 	done         chan struct{} // closed when the writer returns
-	writingSince int64         // unix nanos of the write in progress, 0 if idle (guarded by mu)
 }
 
 // enqueue appends a frame for the writer. A socket whose queue would exceed
@@ -64,7 +65,7 @@ func (s *Socket) enqueue(frame []byte, ping bool) error {
 	if q.bytes+len(frame) > s.srv.opts.MaxQueueBytes {
 		q.frames = q.frames[:0]
 		q.bytes = 0
-		q.dropped = true
+		q.dropped.Store(true)
 		q.closing = &closeRequest{code: CloseSlowConsumer, reason: "slow consumer"}
 		s.closed.Store(true)
 		q.mu.Unlock()
@@ -115,7 +116,7 @@ func (s *Socket) requestClose(c *closeRequest) {
 	if c.abort {
 		q.frames = q.frames[:0]
 		q.bytes = 0
-		q.dropped = true
+		q.dropped.Store(true)
 	}
 	q.mu.Unlock()
 	s.closed.Store(true)
@@ -142,7 +143,8 @@ func (s *Socket) writeLoop() {
 		}
 		batch := q.frames
 		q.frames = q.spare[:0]
-		q.dropped = false
+		q.spare = nil
+		q.dropped.Store(false)
 		closing := q.closing
 		if len(batch) == 0 && closing != nil {
 			q.mu.Unlock()
@@ -151,21 +153,25 @@ func (s *Socket) writeLoop() {
 		}
 		q.mu.Unlock()
 
+		// The batch's bytes stay counted against MaxQueueBytes until it is
+		// written: the bound covers everything not yet on the wire.
+		written := 0
 		for i, f := range batch {
 			if !s.writeFrame(typ, f, maxChunk) {
 				s.conn.CloseNow()
 				return
 			}
-			q.mu.Lock()
-			q.bytes -= len(f.data)
-			stop := q.dropped
-			q.mu.Unlock()
+			written += len(f.data)
 			batch[i] = outFrame{}
-			if stop {
+			if q.dropped.Load() {
 				break
 			}
 		}
+		clear(batch)
 		q.mu.Lock()
+		if !q.dropped.Load() {
+			q.bytes -= written
+		}
 		q.spare = batch[:0]
 		q.mu.Unlock()
 	}
@@ -176,9 +182,7 @@ func (s *Socket) writeLoop() {
 // than WriteTimeout.
 func (s *Socket) writeFrame(typ websocket.MessageType, f outFrame, maxChunk int) bool {
 	q := &s.out
-	q.mu.Lock()
-	q.writingSince = time.Now().UnixNano()
-	q.mu.Unlock()
+	q.writingSince.Store(time.Now().UnixNano())
 	var err error
 	if maxChunk > 0 && !s.codec.Binary() {
 		if chunks := protocol.Chunks(f.data, maxChunk); chunks != nil {
@@ -193,9 +197,7 @@ func (s *Socket) writeFrame(typ websocket.MessageType, f outFrame, maxChunk int)
 	} else {
 		err = s.conn.Write(s.readCtx, typ, f.data)
 	}
-	q.mu.Lock()
-	q.writingSince = 0
-	q.mu.Unlock()
+	q.writingSince.Store(0)
 	if err != nil {
 		return false
 	}
@@ -208,9 +210,7 @@ func (s *Socket) writeFrame(typ websocket.MessageType, f outFrame, maxChunk int)
 // stuckWrite reports whether a write has been in progress since before
 // deadline.
 func (s *Socket) stuckWrite(deadline int64) bool {
-	s.out.mu.Lock()
-	since := s.out.writingSince
-	s.out.mu.Unlock()
+	since := s.out.writingSince.Load()
 	return since != 0 && since < deadline
 }
 
