@@ -83,6 +83,7 @@ func benchSockets(tb testing.TB, srv *Server, n int, path string) discardConns {
 	}
 	for _, sock := range srv.allSockets(nil) {
 		sock.helloed.Store(true)
+		sock.ready.Store(true)
 		if e := sock.subscribe(context.Background(), path); e != nil {
 			tb.Fatal(e.Message)
 		}

@@ -30,7 +30,10 @@ func (sock *Socket) handleFrame(data []byte) {
 		sock.handleHello(m)
 		return
 	}
-	if !sock.helloed.Load() {
+	if !sock.ready.Load() {
+		// Before a successful hello. After a failed one too: nes would go on
+		// serving such a socket, but a hello that failed (authentication,
+		// OnConnection) must not leave a usable connection behind.
 		t, id := messageTypeID(msg)
 		sock.sendError(errorFor(http.StatusBadRequest, "Connection is not initialized", t, id))
 		return
@@ -75,7 +78,7 @@ func (sock *Socket) orderDecodeError(de *protocol.DecodeError) *protocol.ErrorRe
 		}
 		return r
 	}
-	if !sock.helloed.Load() {
+	if !sock.ready.Load() {
 		return errorFor(http.StatusBadRequest, "Connection is not initialized", r.Type, r.ID)
 	}
 	return r
@@ -111,9 +114,6 @@ func (sock *Socket) handleHello(m *protocol.Hello) {
 	// From here on the socket is initialized, even if the hello fails: a
 	// client cannot retry a hello on the same socket (nes semantics).
 	sock.helloed.Store(true)
-	if sock.helloTimer != nil {
-		sock.helloTimer.Stop()
-	}
 	// hello.auth is ignored while the server has no authentication: the
 	// socket is anonymous, as with nes's default settings. Failing the hello
 	// instead would stop the official client from ever reconnecting.
@@ -138,6 +138,10 @@ func (sock *Socket) handleHello(m *protocol.Hello) {
 			Interval: srv.opts.Heartbeat.Interval.Milliseconds(),
 			Timeout:  srv.opts.Heartbeat.Timeout.Milliseconds(),
 		}
+	}
+	sock.ready.Store(true)
+	if sock.helloTimer != nil {
+		sock.helloTimer.Stop()
 	}
 	sock.reply(&protocol.HelloReply{ID: m.ID, Heartbeat: hb, Socket: sock.id}, t, m.ID)
 }

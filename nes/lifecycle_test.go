@@ -212,6 +212,7 @@ func TestSlowConsumerClosed(t *testing.T) {
 	var sock *Socket
 	waitFor(t, "socket", func() bool { sock = srv.firstSocket(); return sock != nil })
 	sock.helloed.Store(true)
+	sock.ready.Store(true)
 	if e := sock.subscribe(context.Background(), "/feed"); e != nil {
 		t.Fatal(e.Message)
 	}

@@ -67,7 +67,7 @@ func (s *Server) serveConn(r *http.Request, conn wsConn) {
 	}()
 	if s.opts.HelloTimeout > 0 {
 		sock.helloTimer = time.AfterFunc(s.opts.HelloTimeout, func() {
-			if !sock.helloed.Load() {
+			if !sock.ready.Load() {
 				sock.closeAfterQueue(CloseHelloTimeout, "hello timeout")
 			}
 		})

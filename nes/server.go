@@ -174,7 +174,7 @@ func (s *Server) newSocketID() string {
 func (s *Server) snapshot(dst []*Socket) []*Socket {
 	s.mu.Lock()
 	for sock := range s.sockets {
-		if sock.helloed.Load() {
+		if sock.ready.Load() {
 			dst = append(dst, sock)
 		}
 	}

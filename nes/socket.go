@@ -45,6 +45,7 @@ type Socket struct {
 
 	helloed    atomic.Bool
 	connected  atomic.Bool  // OnConnection succeeded: OnDisconnection will run
+	ready      atomic.Bool  // the hello succeeded: other messages are served
 	closed     atomic.Bool  // no more frames are accepted
 	active     atomic.Bool  // inbound frame or outbound write since the last sweep
 	processing atomic.Int32 // messages read and not yet handled

@@ -27,6 +27,10 @@ const (
 	closeGoingAway          = websocket.StatusGoingAway
 )
 
+// initialQueueFrames is the capacity a socket's queue starts with at its
+// first frame; it grows as needed (the bound is in bytes, not frames).
+const initialQueueFrames = 8
+
 type outFrame struct {
 	data []byte // shared with other sockets: never modified
 	ping bool
@@ -74,6 +78,9 @@ func (s *Socket) enqueue(frame []byte, ping bool) error {
 		s.srv.log.Warn("nes: closing slow consumer", "socket", s.id)
 		s.signal()
 		return ErrSlowConsumer
+	}
+	if q.frames == nil {
+		q.frames = make([]outFrame, 0, initialQueueFrames)
 	}
 	q.frames = append(q.frames, outFrame{data: frame, ping: ping})
 	q.bytes += len(frame)
