@@ -206,11 +206,7 @@ func TestSlowConsumerClosed(t *testing.T) {
 	must(t, err)
 	must(t, srv.Subscription("/feed", SubscriptionOptions{}))
 	conn := newStallConn()
-	req, _ := http.NewRequest("GET", "http://127.0.0.1/nes", nil)
-	done := make(chan struct{})
-	go func() { srv.serveConn(req, conn); close(done) }()
-	var sock *Socket
-	waitFor(t, "socket", func() bool { sock = srv.firstSocket(); return sock != nil })
+	sock, done := startInProcess(t, srv, conn)
 	sock.helloed.Store(true)
 	sock.ready.Store(true)
 	if e := sock.subscribe(context.Background(), "/feed"); e != nil {
@@ -241,11 +237,7 @@ func TestWriteTimeoutAborts(t *testing.T) {
 	srv, err := New(Options{Heartbeat: Heartbeat{Disabled: true}, WriteTimeout: 40 * time.Millisecond})
 	must(t, err)
 	conn := newStallConn()
-	req, _ := http.NewRequest("GET", "http://127.0.0.1/nes", nil)
-	done := make(chan struct{})
-	go func() { srv.serveConn(req, conn); close(done) }()
-	var sock *Socket
-	waitFor(t, "socket", func() bool { sock = srv.firstSocket(); return sock != nil })
+	sock, done := startInProcess(t, srv, conn)
 	must(t, sock.Send(context.Background(), "stuck"))
 	select {
 	case <-done:
@@ -253,6 +245,17 @@ func TestWriteTimeoutAborts(t *testing.T) {
 		t.Fatal("stuck write was not aborted")
 	}
 	must(t, srv.Shutdown(context.Background()))
+}
+
+// startInProcess serves an in-process connection; done closes when the
+// socket is gone.
+func startInProcess(t *testing.T, srv *Server, conn wsConn) (*Socket, chan struct{}) {
+	req, _ := http.NewRequest("GET", "http://127.0.0.1/nes", nil)
+	done := make(chan struct{})
+	go func() { srv.serveConn(req, conn); close(done) }()
+	var sock *Socket
+	waitFor(t, "socket", func() bool { sock = srv.firstSocket(); return sock != nil })
+	return sock, done
 }
 
 func (s *Server) firstSocket() *Socket {
