@@ -24,6 +24,8 @@ type Envelope struct {
 	Path     string          // KindPublish: the concrete path
 	Message  json.RawMessage // the message, as JSON
 	Internal json.RawMessage // nes.Internal data for filters, nil if none
+	User     string          // with ToUser: deliver only to this user's sockets
+	ToUser   bool
 }
 
 // Broker carries envelopes to every node of a deployment, this one included.

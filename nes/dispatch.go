@@ -23,6 +23,12 @@ func (sock *Socket) handleFrame(data []byte) {
 		sock.sendError(sock.orderDecodeError(de))
 		return
 	}
+	if !sock.verify() {
+		t, id := messageTypeID(msg)
+		sock.sendError(errorFor(http.StatusForbidden, "Credential verification failed", t, id))
+		sock.closeAfterQueue(CloseAuthRevoked, "credential verification failed")
+		return
+	}
 	switch m := msg.(type) {
 	case *protocol.Ping:
 		return
@@ -40,9 +46,7 @@ func (sock *Socket) handleFrame(data []byte) {
 	}
 	switch m := msg.(type) {
 	case *protocol.Reauth:
-		// Without authentication configured there is nothing to re-run: the
-		// socket stays anonymous, as with nes's default settings.
-		sock.reply(&protocol.ReauthReply{ID: m.ID}, string(protocol.TypeReauth), m.ID)
+		sock.handleReauth(m)
 	case *protocol.Request:
 		sock.handleRequest(m)
 	case *protocol.Sub:
@@ -114,10 +118,21 @@ func (sock *Socket) handleHello(m *protocol.Hello) {
 	// From here on the socket is initialized, even if the hello fails: a
 	// client cannot retry a hello on the same socket (nes semantics).
 	sock.helloed.Store(true)
-	// hello.auth is ignored while the server has no authentication: the
-	// socket is anonymous, as with nes's default settings. Failing the hello
-	// instead would stop the official client from ever reconnecting.
+	// Without Options.Auth, hello.auth is ignored and the socket is
+	// anonymous, as with nes's default settings (failing the hello would stop
+	// the official client from ever reconnecting).
 	srv := sock.srv
+	if srv.auth != nil {
+		creds, f := sock.authenticate(m.Auth, false)
+		if f == nil && creds != nil {
+			f = sock.setCredentials(creds)
+		}
+		if f != nil {
+			f.reply.Type, f.reply.HasType, f.reply.ID = t, true, m.ID
+			sock.sendError(f.reply)
+			return
+		}
+	}
 	if srv.opts.OnConnection != nil {
 		if err := callHook(func() error { return srv.opts.OnConnection(sock.ctx, sock) }); err != nil {
 			sock.sendError(sock.hookError(err, "OnConnection", t, m.ID))
@@ -144,6 +159,29 @@ func (sock *Socket) handleHello(m *protocol.Hello) {
 		sock.helloTimer.Stop()
 	}
 	sock.reply(&protocol.HelloReply{ID: m.ID, Heartbeat: hb, Socket: sock.id}, t, m.ID)
+}
+
+// handleReauth re-runs authentication. Success replaces the credentials;
+// failure answers the error and closes the socket (nes semantics).
+func (sock *Socket) handleReauth(m *protocol.Reauth) {
+	t := string(protocol.TypeReauth)
+	if sock.srv.auth == nil {
+		// Nothing to re-run: the socket stays anonymous, as in nes without an
+		// auth strategy.
+		sock.reply(&protocol.ReauthReply{ID: m.ID}, t, m.ID)
+		return
+	}
+	creds, f := sock.authenticate(m.Auth, true)
+	if f == nil && creds != nil {
+		f = sock.setCredentials(creds)
+	}
+	if f != nil {
+		f.reply.Type, f.reply.HasType, f.reply.ID = t, true, m.ID
+		sock.sendError(f.reply)
+		sock.closeAfterQueue(CloseAuthRevoked, "reauthentication failed")
+		return
+	}
+	sock.reply(&protocol.ReauthReply{ID: m.ID}, t, m.ID)
 }
 
 func (sock *Socket) handleSub(m *protocol.Sub) {

@@ -101,6 +101,10 @@ type Options struct {
 	// Without it, custom messages get 501 Not Implemented.
 	OnMessage func(ctx context.Context, s *Socket, msg json.RawMessage) (any, error)
 
+	// Auth turns on authentication; nil means none: hello.auth is ignored
+	// and every socket is anonymous. See AuthOptions.
+	Auth *AuthOptions
+
 	// Broker carries publications and broadcasts between nodes. Nil means an
 	// in-memory broker: this process only.
 	Broker Broker

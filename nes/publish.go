@@ -17,6 +17,8 @@ type PublishOption func(*publishConfig)
 type publishConfig struct {
 	internal    any
 	hasInternal bool
+	user        string
+	hasUser     bool
 }
 
 // Internal attaches data to a publication that filters see as
@@ -31,6 +33,8 @@ type EachOption func(*eachConfig)
 type eachConfig struct {
 	subscription string
 	hasSub       bool
+	user         string
+	hasUser      bool
 }
 
 // OnSubscription limits EachSocket to the sockets subscribed to the concrete
@@ -93,7 +97,10 @@ func (s *Server) envelope(kind EnvelopeKind, msg any, opts []PublishOption) (*En
 	if err != nil {
 		return nil, err
 	}
-	env := &Envelope{Kind: kind, Message: raw}
+	if cfg.hasUser && (s.auth == nil || !s.auth.opts.Index) {
+		return nil, ErrNoUserIndex
+	}
+	env := &Envelope{Kind: kind, Message: raw, User: cfg.user, ToUser: cfg.hasUser}
 	if cfg.hasInternal {
 		if env.Internal, err = marshalMessage(cfg.internal); err != nil {
 			return nil, fmt.Errorf("internal data: %w", err)
@@ -125,9 +132,14 @@ func (s *Server) EachSocket(fn func(*Socket) bool, opts ...EachOption) {
 	}
 	bufp := socketSlices.Get().(*[]*Socket)
 	socks := (*bufp)[:0]
-	if cfg.hasSub {
+	switch {
+	case cfg.hasUser && cfg.hasSub:
+		socks = s.userSubscribers(socks, cfg.user, cfg.subscription)
+	case cfg.hasUser:
+		socks = s.userSockets(socks, cfg.user)
+	case cfg.hasSub:
 		socks, _ = s.subscribers(socks, cfg.subscription)
-	} else {
+	default:
 		socks = s.snapshot(socks)
 	}
 	for _, sock := range socks {
@@ -169,9 +181,26 @@ func (s *Server) deliver(ctx context.Context, e *Envelope) {
 	}
 }
 
+// userSubscribers appends the sockets of user subscribed to path to dst.
+func (s *Server) userSubscribers(dst []*Socket, user, path string) []*Socket {
+	all := s.userSockets(nil, user)
+	for _, sock := range all {
+		sock.subMu.Lock()
+		_, ok := sock.subs[path]
+		sock.subMu.Unlock()
+		if ok {
+			dst = append(dst, sock)
+		}
+	}
+	return dst
+}
+
 func (s *Server) deliverPublish(ctx context.Context, e *Envelope) {
 	bufp := socketSlices.Get().(*[]*Socket)
 	socks, ps := s.subscribers((*bufp)[:0], e.Path)
+	if e.ToUser {
+		socks = keepUser(socks, e.User)
+	}
 	defer putSockets(bufp, socks)
 	if len(socks) == 0 {
 		return
@@ -225,9 +254,26 @@ func (s *Server) deliverBroadcast(e *Envelope) {
 		return
 	}
 	bufp := socketSlices.Get().(*[]*Socket)
-	socks := s.snapshot((*bufp)[:0])
+	var socks []*Socket
+	if e.ToUser {
+		socks = s.userSockets((*bufp)[:0], e.User)
+	} else {
+		socks = s.snapshot((*bufp)[:0])
+	}
 	for _, sock := range socks {
 		_ = sock.enqueue(frame, false)
 	}
 	putSockets(bufp, socks)
+}
+
+// keepUser filters socks in place down to the sockets of user.
+func keepUser(socks []*Socket, user string) []*Socket {
+	out := socks[:0]
+	for _, sock := range socks {
+		if userOf(sock.creds.Load()) == user {
+			out = append(out, sock)
+		}
+	}
+	clear(socks[len(out):])
+	return out
 }

@@ -29,6 +29,11 @@ func (sock *Socket) handleRequest(m *protocol.Request) {
 		sock.sendError(errorFor(http.StatusNotFound, "Not Found", t, m.ID))
 		return
 	}
+	if st := sock.srv.auth; st != nil && st.endpoint != "" && pathOnly(m.Path) == st.endpoint {
+		// The auth endpoint is for HTTP only (nes answers 404 too).
+		sock.sendError(errorFor(http.StatusNotFound, "Not Found", t, m.ID))
+		return
+	}
 	req, msg := sock.buildRequest(m)
 	if req == nil {
 		sock.sendError(errorFor(http.StatusBadRequest, msg, t, m.ID))
@@ -41,6 +46,13 @@ func (sock *Socket) handleRequest(m *protocol.Request) {
 		return
 	}
 	sock.reply(sock.srv.response(m.ID, rec), t, m.ID)
+}
+
+func pathOnly(p string) string {
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		return p[:i]
+	}
+	return p
 }
 
 // buildRequest turns a request message into an http.Request, or returns the

@@ -168,8 +168,12 @@ func (s *Server) teardown(sock *Socket) {
 	if sock.helloTimer != nil {
 		sock.helloTimer.Stop()
 	}
+	sock.stopExpiry()
 	s.mu.Lock()
 	delete(s.sockets, sock)
+	if u := userOf(sock.creds.Load()); u != "" {
+		s.unindexLocked(sock, u)
+	}
 	s.mu.Unlock()
 	sock.stopWriter()
 	sock.readCancel()

@@ -23,6 +23,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/nes-go/nes/auth"
 	"github.com/nes-go/nes/protocol"
 	"github.com/nes-go/nes/router"
 )
@@ -65,6 +66,9 @@ type Server struct {
 
 	pingFrame []byte
 	stats     counters
+
+	auth  *authState                      // nil: no authentication
+	users map[string]map[*Socket]struct{} // Credentials.User → sockets (Auth.Index), guarded by mu
 }
 
 // Stats are counters of a server's activity since New.
@@ -92,6 +96,10 @@ func New(opts Options) (*Server, error) {
 	if err := o.validate(); err != nil {
 		return nil, err
 	}
+	st, err := newAuthState(&o)
+	if err != nil {
+		return nil, fmt.Errorf("nes: invalid options: %w", err)
+	}
 	s := &Server{
 		opts:     o,
 		log:      o.Logger,
@@ -102,6 +110,8 @@ func New(opts Options) (*Server, error) {
 		stopBeat: make(chan struct{}),
 		broker:   o.Broker,
 		idPrefix: randomPrefix(),
+		auth:     st,
+		users:    make(map[string]map[*Socket]struct{}),
 	}
 	if s.broker == nil {
 		s.broker = NewMemoryBroker()
@@ -129,11 +139,35 @@ func (s *Server) start() error {
 }
 
 // Mount registers the websocket endpoint as GET path on r, and makes r the
-// handler of requests sent over sockets. Mount panics, like chi, if path is
-// not a valid chi pattern.
+// handler of requests sent over sockets. With cookie or token
+// authentication it also registers the auth endpoint (GET path + "/auth"
+// unless Options.Auth.Endpoint says otherwise), so middleware installed on r
+// applies to it. Mount panics, like chi, if path is not a valid chi pattern.
 func (s *Server) Mount(r chi.Router, path string) {
 	r.Get(path, s.ServeHTTP)
+	if st := s.auth; st != nil && st.opts.Type != AuthDirect {
+		if st.endpoint == "" {
+			st.endpoint = strings.TrimSuffix(path, "/") + "/auth"
+		}
+		r.Get(st.endpoint, s.AuthHandler().ServeHTTP)
+	}
 	s.SetHandler(r)
+}
+
+// AuthHandler returns the cookie or token endpoint handler (nil for direct
+// authentication or none), for routers other than the one given to Mount.
+func (s *Server) AuthHandler() http.Handler {
+	st := s.auth
+	if st == nil {
+		return nil
+	}
+	switch st.opts.Type {
+	case AuthCookie:
+		return auth.CookieEndpoint(st.opts.Authenticate, st.sealer, st.opts.Mode)
+	case AuthToken:
+		return auth.TokenEndpoint(st.opts.Authenticate, st.tokens, st.opts.Mode)
+	}
+	return nil
 }
 
 // SetHandler sets the handler that serves requests sent over sockets. Mount

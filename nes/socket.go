@@ -12,6 +12,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/nes-go/nes/auth"
 	"github.com/nes-go/nes/protocol"
 )
 
@@ -56,6 +57,11 @@ type Socket struct {
 
 	appMu sync.Mutex
 	app   any
+
+	creds    atomic.Pointer[auth.Credentials]
+	verified atomic.Int64 // unix nanos of the last credential check
+	expiryMu sync.Mutex
+	expiry   *time.Timer // closes the socket when its credentials expire
 
 	out outQueue
 

@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/nes-go/nes/auth"
 	"github.com/nes-go/nes/protocol"
+	"github.com/nes-go/nes/router"
 )
 
 // SubscriptionOptions configures a subscription pattern declared with
@@ -28,6 +30,10 @@ type SubscriptionOptions struct {
 	// OnUnsubscribe runs when a subscription ends: unsub, Revoke, or the
 	// socket's disconnection (then ctx is already done).
 	OnUnsubscribe func(ctx context.Context, s *Socket, path string, params map[string]string)
+
+	// Auth says who may subscribe. Nil means: auth.Required when the server
+	// has Options.Auth (anonymous sockets get 401), no check otherwise.
+	Auth *SubscriptionAuth
 }
 
 // FilterInfo is what a Filter knows about the socket it decides for.
@@ -60,6 +66,24 @@ type pathSubscribers struct {
 // paths it matches. It returns an error for an invalid pattern or one that
 // matches the same paths as a pattern already declared.
 func (s *Server) Subscription(pattern string, opts SubscriptionOptions) error {
+	if a := opts.Auth; a != nil {
+		if a.Mode != auth.Required && a.Mode != auth.Optional && a.Mode != auth.None {
+			return fmt.Errorf("nes: subscription %q: invalid auth mode %v", pattern, a.Mode)
+		}
+		if a.Entity < EntityAny || a.Entity > EntityApp {
+			return fmt.Errorf("nes: subscription %q: invalid auth entity %d", pattern, a.Entity)
+		}
+		p, err := router.Parse(pattern)
+		if err != nil {
+			return fmt.Errorf("nes: subscription %q: %w", pattern, err)
+		}
+		if err := checkScopeTemplates(a.Scope, p.ParamNames()); err != nil {
+			return fmt.Errorf("nes: subscription %q: %w", pattern, err)
+		}
+		copied := *a
+		copied.Scope = append([]string(nil), a.Scope...)
+		opts.Auth = &copied
+	}
 	s.subsMu.Lock()
 	defer s.subsMu.Unlock()
 	if err := s.subs.Add(pattern, &subscription{pattern: pattern, opts: opts}); err != nil {
@@ -88,6 +112,9 @@ func (sock *Socket) subscribe(ctx context.Context, path string) *protocol.ErrorR
 	}
 	sub := m.Value
 	params := m.Params.Map()
+	if e := sub.authorize(sock.Credentials(), params, srv.auth != nil); e != nil {
+		return e
+	}
 	if sub.opts.OnSubscribe != nil {
 		if err := callHook(func() error { return sub.opts.OnSubscribe(ctx, sock, path, params) }); err != nil {
 			return srv.replyFor(err, "OnSubscribe")
@@ -107,6 +134,47 @@ func (sock *Socket) subscribe(ctx context.Context, path string) *protocol.ErrorR
 	sock.subMu.Lock()
 	sock.subs[path] = ps
 	sock.subMu.Unlock()
+	return nil
+}
+
+// authorize applies the subscription's auth rules (nes's order: scope, then
+// entity, for authenticated sockets; mode for anonymous ones).
+func (sub *subscription) authorize(c *auth.Credentials, params map[string]string, serverAuth bool) *protocol.ErrorReply {
+	a := sub.opts.Auth
+	mode := auth.None
+	switch {
+	case a != nil:
+		mode = a.Mode
+	case serverAuth:
+		mode = auth.Required
+	}
+	if mode == auth.None {
+		return nil
+	}
+	if c == nil {
+		if mode == auth.Required {
+			return protocol.NewErrorReply(http.StatusUnauthorized, "Authentication required to subscribe")
+		}
+		return nil
+	}
+	if a == nil {
+		return nil
+	}
+	if len(a.Scope) > 0 {
+		scopes := make([]string, len(a.Scope))
+		for i, sc := range a.Scope {
+			scopes[i] = expandScope(sc, params)
+		}
+		if !c.HasScope(scopes...) {
+			return protocol.NewErrorReply(http.StatusForbidden, "Insufficient scope to subscribe, expected any of: "+strings.Join(scopes, ","))
+		}
+	}
+	switch {
+	case a.Entity == EntityUser && c.User == "":
+		return protocol.NewErrorReply(http.StatusForbidden, "Application credentials cannot be used on a user subscription")
+	case a.Entity == EntityApp && c.User != "":
+		return protocol.NewErrorReply(http.StatusForbidden, "User credentials cannot be used on an application subscription")
+	}
 	return nil
 }
 

@@ -22,6 +22,12 @@ const (
 	// CloseHeartbeatTimeout closes a socket silent for a heartbeat interval
 	// plus its timeout.
 	CloseHeartbeatTimeout websocket.StatusCode = 4002
+	// CloseAuthExpired closes a socket whose credentials expired (token exp,
+	// cookie TTL).
+	CloseAuthExpired websocket.StatusCode = 4003
+	// CloseAuthRevoked closes a socket whose credentials failed
+	// re-verification (Auth.Verify) or whose reauth failed.
+	CloseAuthRevoked websocket.StatusCode = 4004
 	// CloseTooManyConnections closes an upgrade over Options.MaxConnections.
 	CloseTooManyConnections = websocket.StatusTryAgainLater
 	closeGoingAway          = websocket.StatusGoingAway
