@@ -321,3 +321,20 @@ func TestAuthenticatedMiddleware(t *testing.T) {
 		t.Fatalf("anonymous socket: %s", got)
 	}
 }
+
+func TestReauthRevokesSubscriptionsTheNewCredentialsMayNotHold(t *testing.T) {
+	ts := newTestServer(t, directOptions(nil), func(s *Server, r chi.Router) {
+		must(t, s.Subscription("/b-only", SubscriptionOptions{Auth: &SubscriptionAuth{Scope: []string{"b"}}}))
+		must(t, s.Subscription("/open", SubscriptionOptions{}))
+	})
+	c := dial(t, ts.url, nil)
+	c.send(`{"type":"hello","version":"2","auth":{"headers":{"authorization":"Custom ed"}},"subs":["/b-only","/open"],"id":1}`)
+	c.recv()
+	c.roundTrip(`{"type":"reauth","auth":{"headers":{"authorization":"Custom john"}},"id":2}`, `{"type":"reauth","id":2}`)
+	c.expect(`{"type":"revoke","path":"/b-only"}`)
+	var sock *Socket
+	ts.EachSocket(func(s *Socket) bool { sock = s; return false })
+	if got := strings.Join(sock.Subscriptions(), ","); got != "/open" {
+		t.Fatalf("subscriptions after reauth: %s", got)
+	}
+}

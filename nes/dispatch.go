@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 
+	"github.com/nes-go/nes/auth"
 	"github.com/nes-go/nes/protocol"
 )
 
@@ -182,6 +183,26 @@ func (sock *Socket) handleReauth(m *protocol.Reauth) {
 		return
 	}
 	sock.reply(&protocol.ReauthReply{ID: m.ID}, t, m.ID)
+	if creds != nil {
+		sock.recheckSubscriptions(creds)
+	}
+}
+
+// recheckSubscriptions revokes the subscriptions that new credentials may
+// not hold (nes keeps them: a socket could keep a scoped subscription after
+// reauthenticating as someone else).
+func (sock *Socket) recheckSubscriptions(c *auth.Credentials) {
+	sock.subMu.Lock()
+	var lost []string
+	for path, ps := range sock.subs {
+		if ps.sub.authorize(c, ps.params, true) != nil {
+			lost = append(lost, path)
+		}
+	}
+	sock.subMu.Unlock()
+	for _, path := range lost {
+		_ = sock.Revoke(sock.ctx, path, nil)
+	}
 }
 
 func (sock *Socket) handleSub(m *protocol.Sub) {

@@ -36,13 +36,22 @@ func roomPath(room string) string { return "/rooms/" + room }
 
 // Identity names the author of the message posted by r.
 //
-// The chat has no authentication yet, so the default, [anonymous], names
-// everybody "anonymous". Once authentication lands, an Identity reads the
-// user from r: from its context over the socket, from a session over plain
-// HTTP. Nothing else in the handlers changes.
+// The application's, [credentialsUser], reads the user that
+// nes.Authenticated (in front of the POST route) stored in the request's
+// context: the socket's credentials over the socket, the Basic credentials
+// over plain HTTP. The handler tests use [anonymous].
 type Identity func(r *http.Request) string
 
 func anonymous(*http.Request) string { return "anonymous" }
+
+// credentialsUser is the user of the request's credentials, "anonymous"
+// without any (not reachable behind nes.Authenticated in required mode).
+func credentialsUser(r *http.Request) string {
+	if c := nes.CredentialsFrom(r.Context()); c != nil && c.User != "" {
+		return c.User
+	}
+	return "anonymous"
+}
 
 // chat holds the HTTP handlers of the rooms. The same handlers answer plain
 // HTTP requests and requests made over the nes socket (client.request).
@@ -52,12 +61,20 @@ type chat struct {
 	identify Identity
 	now      func() time.Time
 	log      *slog.Logger
+	// postAuth, when set, is the middleware in front of the POST route
+	// (nes.Authenticated in the application; nil in the handler tests).
+	postAuth func(http.Handler) http.Handler
 }
 
-// routes registers the room routes on r.
+// routes registers the room routes on r. Reading is open to everyone;
+// posting goes through postAuth.
 func (c *chat) routes(r chi.Router) {
 	r.Get("/rooms/{room}/messages", c.listMessages)
-	r.Post("/rooms/{room}/messages", c.postMessage)
+	post := r
+	if c.postAuth != nil {
+		post = r.With(c.postAuth)
+	}
+	post.Post("/rooms/{room}/messages", c.postMessage)
 }
 
 // listMessages answers the last messages of a room, oldest first.
