@@ -5,9 +5,6 @@ go 1.26
 require (
 	github.com/coder/websocket v1.8.15
 	github.com/go-chi/chi/v5 v5.5.0
-)
-
-require (
-	github.com/golang-jwt/jwt/v5 v5.3.1 // indirect
-	github.com/gorilla/securecookie v1.1.2 // indirect
+	github.com/golang-jwt/jwt/v5 v5.3.1
+	github.com/gorilla/securecookie v1.1.2
 )

@@ -53,6 +53,20 @@ func TestCookieRoundTrip(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("got %+v, want %+v", got, want)
 	}
+	// Other valid key sizes: HMAC 64 bytes, AES-128 and AES-192.
+	for _, k := range []CookieKey{
+		{Hash: bytes.Repeat([]byte{1}, 64), Block: bytes.Repeat([]byte{2}, 16)},
+		{Hash: bytes.Repeat([]byte{1}, 32), Block: bytes.Repeat([]byte{2}, 24)},
+	} {
+		ks := newSealer(t, CookieOptions{}, k)
+		kv, err := ks.Seal(testCreds(), testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c, err := ks.Open(kv, testNow); err != nil || c.User != "john" {
+			t.Fatalf("key sizes %d/%d: %v %v", len(k.Hash), len(k.Block), c, err)
+		}
+	}
 	// Application credentials (no user) round-trip too.
 	v, _ = s.Seal(&Credentials{Scope: []string{"svc"}}, testNow)
 	if got, err := s.Open(v, testNow); err != nil || got.User != "" || !got.HasScope("svc") {

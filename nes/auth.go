@@ -198,7 +198,8 @@ func (sock *Socket) authenticate(a *protocol.Auth, reauth bool) (*auth.Credentia
 		if a.Headers == nil {
 			return nil, authError(http.StatusUnauthorized, "Missing authentication")
 		}
-		r := auth.RequestFromHeaders(a.Headers, sock.remoteAddr, sock.upgrade.Header.Get("X-Forwarded-For"))
+		xff := strings.Join(sock.upgrade.Header.Values("X-Forwarded-For"), ", ")
+		r := auth.RequestFromHeaders(a.Headers, sock.remoteAddr, xff)
 		r = r.WithContext(sock.ctx)
 		var c *auth.Credentials
 		err := callHook(func() error {
