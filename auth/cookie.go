@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gorilla/securecookie"
@@ -232,6 +233,11 @@ func (s *CookieSealer) Cookie(value string, now time.Time) *http.Cookie {
 func (s *CookieSealer) FromRequest(r *http.Request, now time.Time) (creds *Credentials, present bool, err error) {
 	cookies := r.CookiesNamed(s.name)
 	if len(cookies) == 0 {
+		if mentionsCookie(r.Header, s.name) {
+			// net/http drops a malformed pair (nes="...); it was sent all the
+			// same, and it is not a valid cookie.
+			return nil, true, fmt.Errorf("%w: malformed %s cookie", ErrInvalidCookie, s.name)
+		}
 		return nil, false, nil
 	}
 	if len(cookies) > maxCookiesTried {
@@ -244,4 +250,18 @@ func (s *CookieSealer) FromRequest(r *http.Request, now time.Time) (creds *Crede
 		}
 	}
 	return nil, true, err
+}
+
+// mentionsCookie reports whether a Cookie header has a pair named name,
+// well-formed or not.
+func mentionsCookie(h http.Header, name string) bool {
+	for _, line := range h.Values("Cookie") {
+		for _, part := range strings.Split(line, ";") {
+			k, _, _ := strings.Cut(strings.TrimSpace(part), "=")
+			if k == name {
+				return true
+			}
+		}
+	}
+	return false
 }

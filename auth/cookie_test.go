@@ -279,3 +279,25 @@ func TestCookieFromRequest(t *testing.T) {
 		t.Fatalf("valid: %v %v %v", c, present, err)
 	}
 }
+
+func TestFromRequestMalformedCookieIsPresent(t *testing.T) {
+	s, err := NewCookieSealer([]CookieKey{{Hash: make([]byte, 32), Block: make([]byte, 32)}}, CookieOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, header := range []string{`nes="`, `a=1; nes="x`, `nes=a b`} {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", header)
+		c, present, err := s.FromRequest(r, time.Now())
+		if c != nil || !present || !errors.Is(err, ErrInvalidCookie) {
+			t.Errorf("%q: creds %v present %v err %v", header, c, present, err)
+		}
+	}
+	for _, header := range []string{`"`, `other="`, `nest=1`} {
+		r, _ := http.NewRequest("GET", "/", nil)
+		r.Header.Set("Cookie", header)
+		if c, present, err := s.FromRequest(r, time.Now()); c != nil || present || err != nil {
+			t.Errorf("%q: creds %v present %v err %v", header, c, present, err)
+		}
+	}
+}

@@ -195,9 +195,9 @@ func (sock *Socket) authenticate(a *protocol.Auth, reauth bool) (*auth.Credentia
 	}
 	switch st.opts.Type {
 	case AuthDirect:
-		if a.Headers == nil {
-			return nil, authError(http.StatusUnauthorized, "Missing authentication")
-		}
+		// An auth without headers ({} or a string) authenticates a request
+		// without headers, as nes injects one: optional mode lets it in
+		// anonymously, required mode answers "Missing authentication".
 		xff := strings.Join(sock.upgrade.Header.Values("X-Forwarded-For"), ", ")
 		r := auth.RequestFromHeaders(a.Headers, sock.remoteAddr, xff)
 		r = r.WithContext(sock.ctx)

@@ -93,6 +93,14 @@ func TestDirectAuthOptional(t *testing.T) {
 	if sock.Credentials() != nil {
 		t.Fatal("anonymous socket has credentials")
 	}
+	// An auth without headers is a request without credentials: anonymous
+	// in optional mode, as in nes.
+	c2 := dial(t, ts.url, nil)
+	c2.send(`{"type":"hello","version":"2","auth":{},"id":1}`)
+	if got := c2.recv(); !strings.HasPrefix(got, `{"type":"hello","id":1,`) {
+		t.Fatalf("hello with auth {}: %s", got)
+	}
+	c2.roundTrip(`{"type":"reauth","auth":{},"id":2}`, `{"type":"reauth","id":2}`)
 }
 
 func TestSubscriptionAuth(t *testing.T) {

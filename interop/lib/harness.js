@@ -358,6 +358,9 @@ internals.control = function (base) {
     return {
         publish: (path, message, internal) => call('POST', '/publish', internal === undefined ? { path, message } : { path, message, internal }),
         broadcast: (message) => call('POST', '/broadcast', { message }),
+        // Publish and Broadcast with nes.ToUser(user)
+        publishToUser: (user, path, message) => call('POST', '/publish', { path, message, user }),
+        broadcastToUser: (user, message) => call('POST', '/broadcast', { message, user }),
         send: (socket, message) => call('POST', '/socket/send', { socket, message }),
         socketPublish: (socket, path, message) => call('POST', '/socket/publish', { socket, path, message }),
         revoke: function (socket, path, message) {
@@ -367,10 +370,22 @@ internals.control = function (base) {
         disconnect: (socket) => call('POST', '/socket/disconnect', { socket }),
         disconnectAll: () => call('POST', '/disconnect-all', {}),
         mark: (socket) => call('POST', '/socket/mark', { socket }),
-        sockets: async (subscription) => {
+        // EachSocket (optionally nes.OnSubscription, nes.ForUser); each socket
+        // has id, remoteAddr, subscriptions, open, app and credentials
+        // ({user, scope, claims, artifact, expires} or null).
+        sockets: async (subscription, { user } = {}) => {
 
-            const query = subscription === undefined ? '' : '?subscription=' + encodeURIComponent(subscription);
-            return (await call('GET', '/sockets' + query)).sockets;
+            const query = new URLSearchParams();
+            if (subscription !== undefined) {
+                query.set('subscription', subscription);
+            }
+
+            if (user !== undefined) {
+                query.set('user', user);
+            }
+
+            const qs = query.toString();
+            return (await call('GET', '/sockets' + (qs ? '?' + qs : ''))).sockets;
         },
         eachPublish: (subscription, path, message) => call('POST', '/each-publish', { subscription, path, message }),
         stats: () => call('GET', '/stats'),
