@@ -121,6 +121,14 @@ describe('cookie authentication', () => {
         Assert.equal(client.tap.received()[0], helloError(401, 'Unauthorized', 'Invalid nes authentication cookie'));
     });
 
+    test('a malformed nes cookie (nes=") fails the hello like an invalid one, not as a missing one', async (t) => {
+
+        const server = await H.server(t, cookie());
+        const client = H.client(t, server, { ws: { headers: { cookie: 'a=1; nes="' } } });
+        await Assert.rejects(client.connect({ reconnect: false }), { message: 'Invalid nes authentication cookie', statusCode: 401 });
+        Assert.equal(client.tap.received()[0], helloError(401, 'Unauthorized', 'Invalid nes authentication cookie'));
+    });
+
     test('a cookie and hello.auth together fail with 400 "Connection already authenticated"', async (t) => {
 
         const server = await H.server(t, cookie());
