@@ -225,6 +225,21 @@ func (s *CookieSealer) Cookie(value string, now time.Time) *http.Cookie {
 	}
 }
 
+// Clear returns a Set-Cookie that deletes the cookie in the browser (same
+// name, path, domain and attributes, Max-Age=0). A copy kept elsewhere stays
+// valid until its sealed expiry: cookies are stateless (use Verify to revoke).
+func (s *CookieSealer) Clear() *http.Cookie {
+	return &http.Cookie{
+		Name:     s.name,
+		Path:     s.path,
+		Domain:   s.domain,
+		MaxAge:   -1,
+		Secure:   s.secure,
+		HttpOnly: s.httpOnly,
+		SameSite: s.sameSite,
+	}
+}
+
 // FromRequest opens the sealer's cookie from r. present is false (and err
 // nil) when r has no such cookie; a cookie that is present but does not
 // open gives present true and an error wrapping [ErrInvalidCookie]. When

@@ -159,6 +159,15 @@ func newAuthState(o *Options) (*authState, error) {
 	return st, nil
 }
 
+// ClearAuthCookie writes a Set-Cookie that deletes the auth cookie in the
+// browser (a logout route's job: the page cannot, the cookie is HttpOnly).
+// It does nothing unless cookie authentication is configured.
+func (s *Server) ClearAuthCookie(w http.ResponseWriter) {
+	if s.auth != nil && s.auth.sealer != nil {
+		http.SetCookie(w, s.auth.sealer.Clear())
+	}
+}
+
 // Credentials returns the socket's credentials, nil when it is anonymous.
 func (s *Socket) Credentials() *auth.Credentials { return s.creds.Load() }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -189,5 +190,26 @@ func TestTokenExpiryClosesSocket(t *testing.T) {
 	}
 	if d := time.Since(start); d > 3*time.Second {
 		t.Fatalf("closed after %v", d)
+	}
+}
+
+func TestClearAuthCookie(t *testing.T) {
+	srv, err := New(Options{Auth: &AuthOptions{Type: AuthCookie, Authenticate: customAuth,
+		CookieKeys: []auth.CookieKey{testCookieKey(1)}, Cookie: auth.CookieOptions{Name: "sess", Path: "/app"}}})
+	must(t, err)
+	rec := httptest.NewRecorder()
+	srv.ClearAuthCookie(rec)
+	sc := rec.Header().Get("Set-Cookie")
+	for _, attr := range []string{"sess=", "Path=/app", "Max-Age=0", "HttpOnly", "Secure", "SameSite=Strict"} {
+		if !strings.Contains(sc, attr) {
+			t.Fatalf("Set-Cookie %q lacks %s", sc, attr)
+		}
+	}
+	plain, err := New(Options{})
+	must(t, err)
+	rec = httptest.NewRecorder()
+	plain.ClearAuthCookie(rec)
+	if rec.Header().Get("Set-Cookie") != "" {
+		t.Fatal("ClearAuthCookie without cookie auth wrote a cookie")
 	}
 }

@@ -172,17 +172,9 @@ func meHandler(w http.ResponseWriter, r *http.Request) {
 // cookie, which the page cannot do itself since the cookie is HttpOnly. The
 // sealed value stays valid until its expiry if someone kept a copy (the
 // cookie is stateless); see docs/auth.md.
-func logoutHandler(notSecure bool) http.HandlerFunc {
+func logoutHandler(srv *nes.Server) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
-		http.SetCookie(w, &http.Cookie{
-			Name:     cookieName,
-			Value:    "",
-			Path:     "/",
-			MaxAge:   -1, // Max-Age=0: delete now
-			Secure:   !notSecure,
-			HttpOnly: true,
-			SameSite: http.SameSiteStrictMode,
-		})
+		srv.ClearAuthCookie(w)
 		w.Header().Set("Cache-Control", "no-store")
 		w.WriteHeader(http.StatusNoContent)
 	}

@@ -13,21 +13,29 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/nes-go/nes/nes"
 )
 
 // startChat runs the whole application (nes server, routes, page) on an
-// httptest server and shuts both down when the test ends.
+// httptest server, with the cookie flow as the demo's default, and shuts
+// both down when the test ends.
 func startChat(t *testing.T) (*httptest.Server, *app) {
+	t.Helper()
+	return startChatWith(t, config{AuthType: nes.AuthCookie})
+}
+
+// startChatWith is startChat with the authentication settings of cfg.
+func startChatWith(t *testing.T, cfg config) (*httptest.Server, *app) {
 	t.Helper()
 	client := filepath.Join(t.TempDir(), "client.js")
 	if err := os.WriteFile(client, []byte("window.nes = {};\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	a, err := newApp(config{
-		ClientPath: client,
-		Logger:     slog.New(slog.DiscardHandler),
-		Now:        func() time.Time { return testNow },
-	})
+	cfg.ClientPath = client
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	cfg.Now = func() time.Time { return testNow }
+	a, err := newApp(cfg)
 	if err != nil {
 		t.Fatalf("newApp: %v", err)
 	}
@@ -52,9 +60,15 @@ type rawSocket struct {
 
 func dialNes(t *testing.T, ts *httptest.Server) *rawSocket {
 	t.Helper()
+	return dialNesWith(t, ts, nil)
+}
+
+// dialNesWith dials with the upgrade request's headers (a Cookie, an Origin).
+func dialNesWith(t *testing.T, ts *httptest.Server, header http.Header) *rawSocket {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/nes", nil)
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(ts.URL, "http")+"/nes", &websocket.DialOptions{HTTPHeader: header})
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
@@ -125,13 +139,13 @@ func (s *rawSocket) helloAndSub(path string) {
 	}
 }
 
-func assertLobbyMessage(t *testing.T, raw json.RawMessage, text string) {
+func assertLobbyMessage(t *testing.T, raw json.RawMessage, text, from string) {
 	t.Helper()
 	var got map[string]any
 	if err := json.Unmarshal(raw, &got); err != nil {
 		t.Fatalf("message %s: %v", raw, err)
 	}
-	want := map[string]any{"room": "lobby", "text": text, "from": "anonymous", "at": "2025-06-07T08:09:10.123Z"}
+	want := map[string]any{"room": "lobby", "text": text, "from": from, "at": "2025-06-07T08:09:10.123Z"}
 	for k, v := range want {
 		if got[k] != v {
 			t.Errorf("message[%q] = %v, want %v (message %s)", k, got[k], v, raw)
@@ -144,10 +158,7 @@ func TestEndToEndPostOverHTTPIsPublished(t *testing.T) {
 	ws := dialNes(t, ts)
 	ws.helloAndSub("/rooms/lobby")
 
-	res, err := http.Post(ts.URL+"/rooms/lobby/messages", "application/json", strings.NewReader(`{"text":"hello from HTTP"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := postAs(t, ts, "ann", "demo", `{"text":"hello from HTTP"}`)
 	res.Body.Close()
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("POST status = %d, want 201", res.StatusCode)
@@ -157,12 +168,12 @@ func TestEndToEndPostOverHTTPIsPublished(t *testing.T) {
 	if string(pub["path"]) != `"/rooms/lobby"` {
 		t.Errorf("pub path = %s, want /rooms/lobby", pub["path"])
 	}
-	assertLobbyMessage(t, pub["message"], "hello from HTTP")
+	assertLobbyMessage(t, pub["message"], "hello from HTTP", "ann")
 }
 
 func TestEndToEndPostOverTheSocket(t *testing.T) {
 	ts, a := startChat(t)
-	ws := dialNes(t, ts)
+	ws := dialNesWith(t, ts, cookieHeader(t, ts, "ann"))
 	ws.helloAndSub("/rooms/lobby")
 
 	ws.send(`{"type":"request","method":"POST","path":"/rooms/lobby/messages","payload":{"text":"hello from the socket"},"id":3}`)
@@ -183,8 +194,8 @@ func TestEndToEndPostOverTheSocket(t *testing.T) {
 	if string(reply["id"]) != "3" || string(reply["statusCode"]) != "201" {
 		t.Fatalf("reply = %s, want id 3 and statusCode 201", frameString(reply))
 	}
-	assertLobbyMessage(t, reply["payload"], "hello from the socket")
-	assertLobbyMessage(t, pub["message"], "hello from the socket")
+	assertLobbyMessage(t, reply["payload"], "hello from the socket", "ann")
+	assertLobbyMessage(t, pub["message"], "hello from the socket", "ann")
 
 	if got := a.store.Last("lobby", 50); len(got) != 1 || got[0].Text != "hello from the socket" {
 		t.Errorf("store = %+v", got)
@@ -193,7 +204,7 @@ func TestEndToEndPostOverTheSocket(t *testing.T) {
 
 func TestEndToEndValidationErrorOverTheSocket(t *testing.T) {
 	ts, _ := startChat(t)
-	ws := dialNes(t, ts)
+	ws := dialNesWith(t, ts, cookieHeader(t, ts, "ann"))
 	ws.send(`{"type":"hello","version":"2","id":1}`)
 	ws.expect("hello")
 
@@ -233,11 +244,7 @@ func TestEndToEndBadRoomSubscriptionIsRefused(t *testing.T) {
 func TestEndToEndHistoryAfterPosts(t *testing.T) {
 	ts, _ := startChat(t)
 	for _, text := range []string{"first", "second"} {
-		res, err := http.Post(ts.URL+"/rooms/lobby/messages", "application/json", strings.NewReader(`{"text":"`+text+`"}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res.Body.Close()
+		postAs(t, ts, "ann", "demo", `{"text":"`+text+`"}`).Body.Close()
 	}
 	res, err := http.Get(ts.URL + "/rooms/lobby/messages")
 	if err != nil {

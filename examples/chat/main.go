@@ -3,10 +3,15 @@
 // the nes socket, and a single page talks to it with the official @hapi/nes
 // browser client.
 //
+// Anyone may read; posting requires logging in with HTTP Basic credentials
+// (any user name, the password given by -password), through one of nes's
+// three authentication flows chosen by -auth: cookie (the default), token or
+// direct.
+//
 // Run it from the repository root:
 //
 //	./scripts/demo.sh                     # installs the client with npm, then runs
-//	go run ./examples/chat -addr 127.0.0.1:8080
+//	go run ./examples/chat -addr 127.0.0.1:8080 -auth cookie -password demo
 package main
 
 import (
@@ -21,6 +26,8 @@ import (
 	"os/signal"
 	"syscall"
 	"time"
+
+	"github.com/nes-go/nes/nes"
 )
 
 const shutdownGrace = 10 * time.Second
@@ -29,24 +36,56 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:8080", "listen address")
 	client := flag.String("client", "examples/chat/web/node_modules/@hapi/nes/lib/client.js",
 		"path of the official nes browser client installed by npm")
+	authFlow := flag.String("auth", "cookie", "authentication flow: cookie, token or direct")
+	password := flag.String("password", "demo", "the password of every user (any user name)")
 	flag.Parse()
 
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	if err := run(*addr, *client, log); err != nil {
+	authType, err := parseAuthType(*authFlow)
+	if err == nil && *password == "" {
+		err = errors.New("-password must not be empty")
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "chat:", err)
+		flag.Usage()
+		os.Exit(2)
+	}
+	if err := run(*addr, *client, authType, *password, log); err != nil {
 		log.Error("chat stopped", "err", err)
 		os.Exit(1)
 	}
 }
 
 // run serves the chat on addr until SIGINT or SIGTERM, then shuts down.
-func run(addr, clientPath string, log *slog.Logger) error {
+func run(addr, clientPath string, authType nes.AuthType, password string, log *slog.Logger) error {
 	if err := checkClient(clientPath); err != nil {
 		// Not fatal: the API and the socket work without it, and the page
 		// explains what is missing.
 		log.Error("the page will not work", "err", err)
 	}
 
-	a, err := newApp(config{ClientPath: clientPath, Logger: log})
+	// The page is served over plain http. A browser does not keep a Secure
+	// cookie set by a plain-http page, so on loopback (where nobody else can
+	// read the traffic) the demo drops Secure. On any other address the
+	// cookie stays Secure: put the demo behind https to use the cookie flow.
+	loopback := isLoopback(addr)
+	if authType == nes.AuthCookie && !loopback {
+		log.Warn("the nes cookie is Secure: the cookie flow needs https on a non-loopback address", "addr", addr)
+	}
+	// Fresh keys at every start: restarting the demo logs everybody out. A
+	// real deployment loads its keys from configuration (docs/auth.md).
+	keys := randomKeys()
+	log.Info("authentication", "flow", authType.String(), "keys", "random, generated at start",
+		"cookie_secure", !loopback, "password_from", "-password")
+
+	a, err := newApp(config{
+		ClientPath:      clientPath,
+		Logger:          log,
+		AuthType:        authType,
+		Password:        password,
+		Keys:            &keys,
+		CookieNotSecure: loopback,
+	})
 	if err != nil {
 		return err
 	}

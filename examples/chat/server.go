@@ -127,7 +127,7 @@ func newApp(cfg config) (*app, error) {
 	r.Get("/config", configHandler(cfg.AuthType))
 	r.With(nes.Authenticated(authn, auth.Optional)).Get("/me", meHandler)
 	if cfg.AuthType == nes.AuthCookie {
-		r.Post("/logout", logoutHandler(cfg.CookieNotSecure))
+		r.Post("/logout", logoutHandler(srv))
 	}
 	c.routes(r)
 	srv.Mount(r, "/nes") // requests over the socket are served by r too

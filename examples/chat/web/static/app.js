@@ -4,7 +4,15 @@
 // (window.nes, loaded from /vendor/nes-client.js):
 //   - history: GET /rooms/{room}/messages (plain fetch);
 //   - live messages: client.subscribe('/rooms/' + room, handler);
-//   - sending: client.request({ method: 'POST', path, payload: { text } }) over the socket.
+//   - sending: client.request({ method: 'POST', path, payload: { text } }) over the socket;
+//   - logging in with the server's nes authentication flow (GET /config says which):
+//       cookie: GET /nes/auth with Basic credentials sets an HttpOnly cookie, then the
+//               client reconnects so that the websocket upgrade carries it;
+//       token:  GET /nes/auth answers a token, passed as connect({ auth: token }), or
+//               client.reauthenticate(token) when already connected;
+//       direct: the Basic header goes in the hello: connect({ auth: { headers } }).
+// Anyone may read; posting needs a user. GET /me over the socket tells who the
+// socket is authenticated as (the page cannot read the HttpOnly cookie).
 // Messages are kept sorted by time and de-duplicated, so a message that
 // arrives both in the history and live (or as a reply and a publication) is
 // shown once.
@@ -27,9 +35,20 @@
         text: $('text'),
         send: $('send'),
         count: $('count'),
-        socketId: $('socket-id')
+        socketId: $('socket-id'),
+        loginForm: $('login-form'),
+        user: $('user'),
+        password: $('password'),
+        login: $('login'),
+        who: $('who'),
+        whoName: $('who-name'),
+        whoFlow: $('who-flow'),
+        logout: $('logout'),
+        flow: $('flow')
     };
 
+    let flow = null;          // the server's authentication flow: 'cookie', 'token' or 'direct'
+    let user = null;          // who the socket is authenticated as, null when anonymous
     let room = null;          // the room shown
     let shown = new Map();    // message key -> <li>, for the room shown
     const mine = new Set();   // keys of messages this tab sent
@@ -252,8 +271,210 @@
             notify('Message not sent: ' + describe(err));
         }
         finally {
-            ui.send.disabled = false;
+            updateComposer();
             ui.text.focus();
+        }
+    };
+
+    // ---- authentication ----
+
+    // Posting needs a user: the composer is disabled while anonymous.
+    const updateComposer = () => {
+
+        ui.text.disabled = !user;
+        ui.send.disabled = !user;
+        ui.text.placeholder = user ?
+            'Write a message… (Enter to send, Shift+Enter for a new line)' :
+            'Log in to post. Reading is open to everyone.';
+    };
+
+    const setUser = (name) => {
+
+        user = name || null;
+        ui.who.hidden = !user;
+        ui.loginForm.hidden = !!user;
+        ui.whoName.textContent = user || '';
+        ui.whoFlow.textContent = flow ? '(' + flow + ' flow)' : '';
+        updateComposer();
+    };
+
+    // refreshUser asks the server who this socket is (GET /me over the socket).
+    const refreshUser = async () => {
+
+        try {
+            const res = await client.request('/me');
+            setUser(res.payload && res.payload.user);
+        }
+        catch (err) {
+            setUser(null);
+            console.warn('GET /me:', err.message);
+        }
+    };
+
+    // The value of an Authorization header for HTTP Basic (UTF-8 safe).
+    const basicAuth = (name, pass) => {
+
+        let binary = '';
+        for (const byte of new TextEncoder().encode(name + ':' + pass)) {
+            binary += String.fromCharCode(byte);
+        }
+
+        return 'Basic ' + btoa(binary);
+    };
+
+    // An error of the hello (or of a reauth) refusing the credentials.
+    const isAuthFailure = (err) => !!err && err.type === 'server' && err.statusCode === 401;
+
+    // connectWith (re)opens the socket with hello.auth = authValue (none when
+    // null) and resolves to the connection error, or null. The client keeps
+    // the auth for its own reconnections, and keeps reconnecting after
+    // network errors, but not after a refused hello.
+    const connectWith = async (authValue) => {
+
+        await client.disconnect();          // connect() refuses to run on an open client
+        setUser(null);
+        setStatus('connecting', 'connecting…');
+        const options = { delay: 1000, maxDelay: 5000 };
+        if (authValue) {
+            options.auth = authValue;
+        }
+
+        try {
+            await client.connect(options);
+            return null;
+        }
+        catch (err) {
+            if (!isAuthFailure(err)) {
+                setStatus('reconnecting', 'reconnecting…');
+                console.warn('nes connect:', err.message);
+            }
+
+            return err;
+        }
+    };
+
+    // sessionLost handles a refused hello on (re)connection: an expired
+    // token, a cookie sealed before the server restarted with new keys…
+    // The page falls back to reading anonymously.
+    let recovering = false;
+    const sessionLost = async (err) => {
+
+        if (recovering) {
+            return;
+        }
+
+        recovering = true;
+        try {
+            notify('Your session ended (' + err.message + '). You can keep reading; log in again to post.');
+            if (flow === 'cookie') {
+                await clearCookie();        // else every upgrade would carry the refused cookie
+            }
+
+            await connectWith(null);
+        }
+        finally {
+            recovering = false;
+        }
+    };
+
+    // The nes cookie is HttpOnly: only the server can clear it.
+    const clearCookie = async () => {
+
+        try {
+            await fetch('/logout', { method: 'POST', credentials: 'same-origin' });
+        }
+        catch (err) {
+            console.warn('POST /logout:', err.message);
+        }
+    };
+
+    // fetchAuthEndpoint calls the cookie or token endpoint with Basic
+    // credentials and returns its JSON body, or throws its error message.
+    const fetchAuthEndpoint = async (authorization) => {
+
+        const res = await fetch('/nes/auth', {
+            headers: { Authorization: authorization },
+            credentials: 'same-origin',
+            cache: 'no-store'
+        });
+        const body = await res.json().catch(() => ({}));
+        if (!res.ok) {
+            throw new Error(body.message || res.statusText);
+        }
+
+        return body;
+    };
+
+    const login = async (name, pass) => {
+
+        const authorization = basicAuth(name, pass);
+        if (flow === 'direct') {
+            const err = await connectWith({ headers: { authorization } });
+            if (isAuthFailure(err)) {
+                notify('Login failed: ' + err.message);
+                await connectWith(null);
+            }
+
+            return;
+        }
+
+        let body;
+        try {
+            body = await fetchAuthEndpoint(authorization);
+        }
+        catch (err) {
+            notify('Login failed: ' + err.message);
+            return;
+        }
+
+        if (flow === 'cookie') {
+            // The cookie is sent with the websocket upgrade, so reconnect.
+            const err = await connectWith(null);
+            if (isAuthFailure(err)) {
+                await sessionLost(err);
+            }
+
+            return;
+        }
+
+        // Token flow.
+        if (client.id) {                    // connected: swap the credentials in place
+            try {
+                await client.reauthenticate(body.token);
+                await refreshUser();
+            }
+            catch (err) {
+                notify('Login failed: ' + describe(err));
+            }
+
+            return;
+        }
+
+        const err = await connectWith(body.token);
+        if (isAuthFailure(err)) {
+            await sessionLost(err);
+        }
+    };
+
+    const logout = async () => {
+
+        if (flow === 'cookie') {
+            await clearCookie();
+        }
+
+        await connectWith(null);            // also drops the token or headers kept for reconnections
+    };
+
+    const loadFlow = async () => {
+
+        try {
+            const res = await fetch('/config', { cache: 'no-store' });
+            const body = await res.json();
+            return body.auth;
+        }
+        catch (err) {
+            notify('Could not load /config: ' + describe(err));
+            return 'cookie';
         }
     };
 
@@ -274,6 +495,7 @@
 
         setStatus('connected');
         ui.socketId.textContent = client.id ? 'Socket ' + client.id + '.' : '';
+        refreshUser();
         if (room) {
             loadHistory();                  // catch up on what was said while away
         }
@@ -288,7 +510,41 @@
     client.onError = (err) => {
 
         console.warn('nes client:', err.message);
+        if (isAuthFailure(err)) {           // a reconnection's hello was refused
+            sessionLost(err);
+        }
     };
+
+    ui.loginForm.addEventListener('submit', async (event) => {
+
+        event.preventDefault();
+        const name = ui.user.value.trim();
+        if (!name || name.includes(':')) {
+            notify('User names are 1 to 32 characters, without a colon.');
+            return;
+        }
+
+        ui.login.disabled = true;
+        ui.notice.hidden = true;            // an earlier failure no longer applies
+        try {
+            await login(name, ui.password.value);
+            ui.password.value = '';
+        }
+        finally {
+            ui.login.disabled = false;
+        }
+    });
+
+    ui.logout.addEventListener('click', async () => {
+
+        ui.logout.disabled = true;
+        try {
+            await logout();
+        }
+        finally {
+            ui.logout.disabled = false;
+        }
+    });
 
     ui.roomForm.addEventListener('submit', (event) => {
 
@@ -329,12 +585,18 @@
 
     const initial = roomFromHash();
     join(ROOM_RE.test(initial) ? initial : 'lobby');
+    updateComposer();
 
     // The client reconnects by itself after a lost connection, and keeps
-    // trying in the background even when this first attempt fails.
-    client.connect({ delay: 1000, maxDelay: 5000 }).catch((err) => {
+    // trying in the background even when this first attempt fails. In the
+    // cookie flow a cookie from an earlier visit authenticates this socket.
+    (async () => {
 
-        setStatus('reconnecting', 'reconnecting…');
-        console.warn('nes connect:', err.message);
-    });
+        flow = await loadFlow();
+        ui.flow.textContent = flow + ' flow';
+        const err = await connectWith(null);
+        if (isAuthFailure(err)) {
+            await sessionLost(err);
+        }
+    })();
 })();
