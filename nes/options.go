@@ -78,6 +78,11 @@ type Options struct {
 	// out is closed. Zero means DefaultWriteTimeout.
 	WriteTimeout time.Duration
 
+	// Compression negotiates permessage-deflate (without context takeover)
+	// with clients that offer it. Off by default: it costs CPU on every frame
+	// and memory per socket; see docs/benchmarks.md.
+	Compression bool
+
 	// MaxChunkChars splits every outbound frame longer than this many UTF-16
 	// code units into chunks, as nes's payload.maxChunkChars. Zero means no
 	// chunking.

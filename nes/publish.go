@@ -205,7 +205,7 @@ func (s *Server) deliverPublish(ctx context.Context, e *Envelope) {
 	if len(socks) == 0 {
 		return
 	}
-	var frame []byte
+	frames := frameCache{srv: s, msg: &protocol.Pub{Path: e.Path, Message: e.Message}}
 	filter := ps.sub.opts.Filter
 	for _, sock := range socks {
 		if filter != nil {
@@ -227,14 +227,9 @@ func (s *Server) deliverPublish(ctx context.Context, e *Envelope) {
 				continue
 			}
 		}
-		if frame == nil {
-			var err error
-			if frame, err = s.codec.AppendEncode(nil, &protocol.Pub{Path: e.Path, Message: e.Message}); err != nil {
-				s.log.Error("nes: encoding publication", "path", e.Path, "error", err)
-				return
-			}
+		if frame := frames.frame(sock.codecIdx); frame != nil {
+			_ = sock.enqueue(frame, false) // a closed or slow socket is accounted for by enqueue
 		}
-		_ = sock.enqueue(frame, false) // a closed or slow socket is accounted for by enqueue
 	}
 }
 
@@ -248,11 +243,7 @@ func (s *Server) runFilter(ctx context.Context, filter func(context.Context, str
 }
 
 func (s *Server) deliverBroadcast(e *Envelope) {
-	frame, err := s.codec.AppendEncode(nil, &protocol.Update{Message: e.Message})
-	if err != nil {
-		s.log.Error("nes: encoding broadcast", "error", err)
-		return
-	}
+	frames := frameCache{srv: s, msg: &protocol.Update{Message: e.Message}}
 	bufp := socketSlices.Get().(*[]*Socket)
 	var socks []*Socket
 	if e.ToUser {
@@ -261,7 +252,9 @@ func (s *Server) deliverBroadcast(e *Envelope) {
 		socks = s.snapshot((*bufp)[:0])
 	}
 	for _, sock := range socks {
-		_ = sock.enqueue(frame, false)
+		if frame := frames.frame(sock.codecIdx); frame != nil {
+			_ = sock.enqueue(frame, false)
+		}
 	}
 	putSockets(bufp, socks)
 }

@@ -37,19 +37,25 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 		return
 	}
+	compression := websocket.CompressionDisabled
+	if s.opts.Compression {
+		compression = websocket.CompressionNoContextTakeover
+	}
 	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // origins were checked above, with nes's semantics
+		Subprotocols:       s.subprotocols(),
+		CompressionMode:    compression,
 	})
 	if err != nil {
 		return // Accept answered the request
 	}
 	conn.SetReadLimit(s.opts.MaxMessageBytes)
-	s.serveConn(r, conn)
+	s.serveConn(r, conn, s.codecIndex(conn.Subprotocol()))
 }
 
 // serveConn runs a socket on an accepted connection until it closes.
-func (s *Server) serveConn(r *http.Request, conn wsConn) {
-	sock := s.newSocket(r, conn)
+func (s *Server) serveConn(r *http.Request, conn wsConn, codec int) {
+	sock := s.newSocket(r, conn, codec)
 	if !s.register(sock) {
 		s.stats.rejected.Add(1)
 		_ = conn.Close(CloseTooManyConnections, "too many connections")
@@ -78,12 +84,13 @@ func (s *Server) serveConn(r *http.Request, conn wsConn) {
 	s.teardown(sock)
 }
 
-func (s *Server) newSocket(r *http.Request, conn wsConn) *Socket {
+func (s *Server) newSocket(r *http.Request, conn wsConn, codec int) *Socket {
 	sock := &Socket{
 		srv:        s,
 		id:         s.newSocketID(),
 		conn:       conn,
-		codec:      s.codec,
+		codec:      s.codecs[codec].codec,
+		codecIdx:   codec,
 		remoteAddr: r.RemoteAddr,
 		upgrade:    r,
 		created:    time.Now(),

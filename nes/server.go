@@ -40,9 +40,9 @@ import (
 // Socket. Shutdown closes every socket and returns once every goroutine the
 // server started has ended.
 type Server struct {
-	opts  Options
-	log   *slog.Logger
-	codec protocol.Codec
+	opts   Options
+	log    *slog.Logger
+	codecs []codecSlot // codecs[0] is JSON, the default; the others are chosen by subprotocol
 
 	handler atomic.Pointer[http.Handler] // serves requests over sockets
 
@@ -64,8 +64,7 @@ type Server struct {
 	idPrefix string
 	nextID   atomic.Uint64
 
-	pingFrame []byte
-	stats     counters
+	stats counters
 
 	auth  *authState                      // nil: no authentication
 	users map[string]map[*Socket]struct{} // Credentials.User → sockets (Auth.Index), guarded by mu
@@ -103,7 +102,6 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts:     o,
 		log:      o.Logger,
-		codec:    protocol.JSON(),
 		subs:     router.New[*subscription](),
 		index:    make(map[string]*pathSubscribers),
 		sockets:  make(map[*Socket]struct{}),
@@ -116,11 +114,13 @@ func New(opts Options) (*Server, error) {
 	if s.broker == nil {
 		s.broker = NewMemoryBroker()
 	}
-	ping, err := s.codec.AppendEncode(nil, &protocol.Ping{})
-	if err != nil {
-		return nil, fmt.Errorf("nes: encoding ping: %w", err)
+	for _, c := range []protocol.Codec{protocol.JSON(), protocol.MessagePack()} {
+		ping, err := c.AppendEncode(nil, &protocol.Ping{})
+		if err != nil {
+			return nil, fmt.Errorf("nes: encoding ping: %w", err)
+		}
+		s.codecs = append(s.codecs, codecSlot{codec: c, ping: ping})
 	}
-	s.pingFrame = ping
 	return s, nil
 }
 
@@ -257,4 +257,52 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 	}
 	return err
+}
+
+// codecSlot is an encoding the server speaks, with its ping frame.
+type codecSlot struct {
+	codec protocol.Codec
+	ping  []byte
+}
+
+// subprotocols lists the websocket subprotocols that select a codec other
+// than JSON.
+func (s *Server) subprotocols() []string {
+	var names []string
+	for _, c := range s.codecs[1:] {
+		names = append(names, c.codec.Name())
+	}
+	return names
+}
+
+// codecIndex returns the index of the codec a negotiated subprotocol
+// selects: 0 (JSON) for none or an unknown one.
+func (s *Server) codecIndex(subprotocol string) int {
+	for i, c := range s.codecs {
+		if i > 0 && c.codec.Name() == subprotocol {
+			return i
+		}
+	}
+	return 0
+}
+
+// frameCache encodes a message at most once per codec in use.
+type frameCache struct {
+	srv    *Server
+	msg    protocol.Message
+	frames [4][]byte
+	failed [4]bool
+}
+
+func (f *frameCache) frame(i int) []byte {
+	if f.frames[i] == nil && !f.failed[i] {
+		b, err := f.srv.codecs[i].codec.AppendEncode(nil, f.msg)
+		if err != nil {
+			f.failed[i] = true
+			f.srv.log.Error("nes: encoding message", "type", f.msg.MessageType(), "codec", f.srv.codecs[i].codec.Name(), "error", err)
+			return nil
+		}
+		f.frames[i] = b
+	}
+	return f.frames[i]
 }

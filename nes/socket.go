@@ -35,6 +35,7 @@ type Socket struct {
 	id         string
 	conn       wsConn
 	codec      protocol.Codec
+	codecIdx   int // index in Server.codecs
 	remoteAddr string
 	upgrade    *http.Request // the upgrade request (headers and cookies)
 	created    time.Time

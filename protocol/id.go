@@ -31,7 +31,7 @@ const (
 // 1000 differ); [ID.Equal] compares numbers by value as JavaScript does.
 type ID struct {
 	kind idKind
-	n    int64  // idNumber with s == "": the number (canonical integer literal)
+	n    int64  // idNumber with s == "": the number (canonical integer literal); with s != "": idFloatMark for a MessagePack float, else 0
 	s    string // idNumber: the literal text unless it is canonical; idString: the value; idOther: the compact JSON text
 }
 

@@ -14,6 +14,19 @@ type fields struct {
 	payload, message      []byte
 	statusCode            []byte // replies
 	heartbeat, socket     []byte // hello reply
+
+	// owned is set when the raw values live in a buffer of their own (the
+	// MessagePack decoder converts them to JSON): they are then kept as
+	// they are instead of being copied out of the frame.
+	owned bool
+}
+
+// keep returns raw for a message to retain: a copy unless f owns it.
+func (f *fields) keep(raw []byte) []byte {
+	if f.owned {
+		return raw
+	}
+	return copyRaw(raw)
 }
 
 // set records the member key (a raw JSON string) with value val.
@@ -106,7 +119,12 @@ func (jsonCodec) DecodeClient(frame []byte) (Message, error) {
 	if !parseFields(frame, &f) {
 		return nil, cannotParse()
 	}
-	id := idFromJSON(f.id)
+	return decodeClientFields(&f, idFromJSON(f.id))
+}
+
+// decodeClientFields validates the members of a client message object, in
+// nes's order (steps 2 to 5 of [JSON]); id is the decoded f.id.
+func decodeClientFields(f *fields, id ID) (Message, error) {
 	if len(f.typ) < 3 || f.typ[0] != '"' { // missing, falsy ("") or not a string
 		return nil, decodeError("", msgCannotParse, f.typ, id)
 	}
@@ -122,21 +140,21 @@ func (jsonCodec) DecodeClient(frame []byte) (Message, error) {
 	}
 	switch Type(t) {
 	case TypeHello:
-		return decodeHello(&f, id)
+		return decodeHello(f, id)
 	case TypeReauth:
-		auth, err := decodeAuth(&f, id)
+		auth, err := decodeAuth(f, id)
 		if err != nil {
 			return nil, err
 		}
 		return &Reauth{ID: id, Auth: auth}, nil
 	case TypeRequest:
-		return decodeRequest(&f, id)
+		return decodeRequest(f, id)
 	case TypeSub:
-		return decodeSub(&f, id)
+		return decodeSub(f, id)
 	case TypeUnsub:
-		return decodeUnsub(&f, id)
+		return decodeUnsub(f, id)
 	case TypeMessage:
-		return &Custom{ID: id, Message: copyRaw(f.message)}, nil
+		return &Custom{ID: id, Message: f.keep(f.message)}, nil
 	case TypePing:
 		return &Ping{ID: id}, nil
 	}

@@ -14,14 +14,19 @@ func (jsonCodec) DecodeServer(frame []byte) (Message, error) {
 	if !parseFields(frame, &f) {
 		return nil, fmt.Errorf("%w: not a JSON object", ErrMalformed)
 	}
-	id := idFromJSON(f.id)
+	return decodeServerFields(&f, idFromJSON(f.id))
+}
+
+// decodeServerFields builds the server message of the members of a message
+// object; id is the decoded f.id.
+func decodeServerFields(f *fields, id ID) (Message, error) {
 	if isNumber(f.statusCode) {
 		code, ok := statusCode(f.statusCode)
 		if !ok {
 			return nil, fmt.Errorf("%w: bad statusCode", ErrMalformed)
 		}
 		if code >= 400 {
-			return decodeErrorReply(&f, code, id)
+			return decodeErrorReply(f, code, id)
 		}
 	}
 	if !isString(f.typ) {
@@ -55,7 +60,7 @@ func (jsonCodec) DecodeServer(frame []byte) (Message, error) {
 	case TypeReauth:
 		return &ReauthReply{ID: id}, nil
 	case TypeRequest:
-		r := &Response{ID: id, Payload: copyRaw(f.payload)}
+		r := &Response{ID: id, Payload: f.keep(f.payload)}
 		if !isNumber(f.statusCode) {
 			return nil, fmt.Errorf("%w: response without a numeric statusCode", ErrMalformed)
 		}
@@ -71,21 +76,21 @@ func (jsonCodec) DecodeServer(frame []byte) (Message, error) {
 	case TypeUnsub:
 		return &UnsubReply{ID: id}, nil
 	case TypeMessage:
-		return &CustomReply{ID: id, Message: copyRaw(f.message)}, nil
+		return &CustomReply{ID: id, Message: f.keep(f.message)}, nil
 	case TypePing:
 		return &Ping{ID: id}, nil
 	case TypeUpdate:
-		return &Update{Message: copyRaw(f.message)}, nil
+		return &Update{Message: f.keep(f.message)}, nil
 	case TypePub:
-		return &Pub{Path: path, Message: copyRaw(f.message)}, nil
+		return &Pub{Path: path, Message: f.keep(f.message)}, nil
 	case TypeRevoke:
-		return &Revoke{Path: path, Message: copyRaw(f.message)}, nil
+		return &Revoke{Path: path, Message: f.keep(f.message)}, nil
 	}
 	return &Unknown{ID: id, Type: t}, fmt.Errorf("%w: %q", ErrUnknownType, t)
 }
 
 func decodeErrorReply(f *fields, code int, id ID) (Message, error) {
-	e := &ErrorReply{StatusCode: code, ID: id, Payload: copyRaw(f.payload)}
+	e := &ErrorReply{StatusCode: code, ID: id, Payload: f.keep(f.payload)}
 	if isString(f.typ) {
 		e.Type, e.HasType = unquote(f.typ), true
 	}

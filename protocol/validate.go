@@ -66,7 +66,7 @@ func decodeAuth(f *fields, id ID) (*Auth, error) {
 	if !truthy(raw) {
 		return nil, nil
 	}
-	a := &Auth{Raw: copyRaw(raw)}
+	a := &Auth{Raw: f.keep(raw)}
 	switch raw[0] {
 	case '"':
 		a.Token = unquote(raw)
@@ -126,7 +126,7 @@ func decodeRequest(f *fields, id ID) (Message, error) {
 	if !isString(f.path) {
 		return nil, decodeError("path", msgInvalidPath, f.typ, id)
 	}
-	r := &Request{ID: id, Method: method(f.method), Path: unquote(f.path), Payload: copyRaw(f.payload)}
+	r := &Request{ID: id, Method: method(f.method), Path: unquote(f.path), Payload: f.keep(f.payload)}
 	if truthy(f.headers) {
 		h, ok := stringMap(f.headers)
 		if !ok {
