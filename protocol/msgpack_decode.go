@@ -441,7 +441,10 @@ func appendFloatJSON(dst []byte, f float64, bits int) []byte {
 	return dst
 }
 
-// appendStringBytes appends s as a JSON string, as [appendString] does.
+// appendStringBytes appends s as a JSON string, as [appendString] does
+// except that a byte that is not part of a valid UTF-8 sequence becomes
+// U+FFFD itself, not its escape: the text the JSON codec keeps when it reads
+// such a byte in a frame.
 func appendStringBytes(b, s []byte) []byte {
 	b = append(b, '"')
 	start := 0
@@ -458,7 +461,7 @@ func appendStringBytes(b, s []byte) []byte {
 				continue
 			}
 			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
+			b = append(b, "\uFFFD"...) // as the JSON codec reads it
 			i++
 			start = i
 			continue
