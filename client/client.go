@@ -85,6 +85,10 @@ type Options struct {
 	// Header holds extra headers for the websocket upgrade request, such as
 	// the Cookie of nes's cookie authentication flow or an Origin.
 	Header http.Header
+	// Compression offers permessage-deflate (without context takeover); it
+	// is used when the server accepts it (nes.Options.Compression). Off by
+	// default: it trades CPU for bytes, see docs/benchmarks.md.
+	Compression bool
 	// HTTPClient performs the upgrade. Nil means http.DefaultClient.
 	HTTPClient *http.Client
 	// MaxMessageBytes bounds one inbound message: a frame, or a chunked

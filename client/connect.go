@@ -234,6 +234,9 @@ func (c *Client) attempt(ctx context.Context, s *session, retry bool) (*conn, er
 	if name := c.codec.Name(); name != "" {
 		dopts.Subprotocols = []string{name}
 	}
+	if c.opts.Compression {
+		dopts.CompressionMode = websocket.CompressionNoContextTakeover
+	}
 	ws, resp, err := websocket.Dial(actx, c.url, dopts)
 	if resp != nil && resp.Body != nil {
 		resp.Body.Close()
