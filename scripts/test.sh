@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting and vet, the Go tests of every
-# package with the race detector (fuzz seed corpora included), and the Node
-# interop suite that drives the Go server with the official @hapi/nes client.
+# package with the race detector (fuzz seed corpora included), the Node
+# interop suite that drives the Go server with the official @hapi/nes client,
+# and the reverse suite that drives a real hapi + nes server with the Go
+# client.
 # Works on a fresh clone with Go 1.26+ and Node 20+; installs the npm packages
 # the suites need from package-lock.json.
 set -euo pipefail
@@ -12,8 +14,9 @@ need go
 need node
 need npm
 
-echo "== npm ci (interop)"
+echo "== npm ci (interop: the official client; interop/hapi: a real hapi + nes server)"
 npm ci --prefix interop --no-audit --no-fund --loglevel=error
+npm ci --prefix interop/hapi --no-audit --no-fund --loglevel=error
 
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path '*/node_modules/*'))
