@@ -125,8 +125,11 @@ func TestHeartbeatPings(t *testing.T) {
 
 func authServer(t *testing.T, typ nes.AuthType) *testServer {
 	a := &nes.AuthOptions{Type: typ, Authenticate: customAuth}
-	if typ == nes.AuthToken {
+	switch typ {
+	case nes.AuthToken:
 		a.Token = auth.TokenOptions{Keys: []auth.TokenKey{{ID: "k1", Secret: []byte("0123456789abcdef0123456789abcdef")}}, TTL: time.Hour}
+	case nes.AuthCookie:
+		a.CookieKeys = []auth.CookieKey{{Hash: make([]byte, 32), Block: make([]byte, 32)}}
 	}
 	return newServer(t, nes.Options{Auth: a}, func(s *nes.Server, r chi.Router) {
 		routes(s, r)
@@ -364,4 +367,57 @@ func TestManyReconnects(t *testing.T) {
 		must(t, c.Disconnect(ctx5(t)))
 		connect(t, c, nil)
 	}
+}
+
+func TestCookieAuth(t *testing.T) {
+	forEachEncoding(t, func(t *testing.T, enc Encoding) {
+		ts := authServer(t, nes.AuthCookie)
+		req, _ := http.NewRequest("GET", ts.hs.URL+"/nes/auth", nil)
+		req.Header.Set("Authorization", "Custom john")
+		res, err := http.DefaultClient.Do(req)
+		must(t, err)
+		res.Body.Close()
+		var cookie string
+		for _, c := range res.Cookies() {
+			if c.Name == "nes" {
+				cookie = c.Name + "=" + c.Value
+			}
+		}
+		if cookie == "" {
+			t.Fatalf("no nes cookie in %v", res.Header)
+		}
+		c := newClient(t, ts.url, &Options{Encoding: enc, Header: http.Header{"Cookie": {cookie}}})
+		connect(t, c, nil)
+		if w := who(t, c); !strings.Contains(w, `"user":"john"`) {
+			t.Fatalf("who: %s", w)
+		}
+		// The cookie already authenticates: an auth as well is refused.
+		both := newClient(t, ts.url, &Options{Encoding: enc, Header: http.Header{"Cookie": {cookie}}})
+		var e *Error
+		if err := both.Connect(ctx5(t), &ConnectOptions{Auth: "x"}); !errors.As(err, &e) || e.StatusCode != 400 {
+			t.Fatalf("cookie and auth: %v", err)
+		}
+	})
+}
+
+func TestFailedReauthenticateClosesTheSocket(t *testing.T) {
+	forEachEncoding(t, func(t *testing.T, enc Encoding) {
+		ts := authServer(t, nes.AuthDirect)
+		disconnected := make(chan DisconnectInfo, 4)
+		c := newClient(t, ts.url, &Options{Encoding: enc, OnDisconnect: func(will bool, info DisconnectInfo) { disconnected <- info }})
+		connect(t, c, &ConnectOptions{Auth: DirectAuth{Headers: map[string]string{"authorization": "Custom john"}}, NoReconnect: true})
+		err := c.Reauthenticate(ctx5(t), DirectAuth{Headers: map[string]string{"authorization": "Custom nobody"}})
+		var e *Error
+		if !errors.As(err, &e) || e.Type != TypeServer || e.StatusCode != 401 || e.Message != "Bad credentials" {
+			t.Fatalf("reauthenticate: %v", err)
+		}
+		select {
+		case info := <-disconnected:
+			if info.Code != int(nes.CloseAuthRevoked) {
+				t.Fatalf("close code %d", info.Code)
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("the server did not close the socket after a failed reauth")
+		}
+	})
 }
