@@ -45,38 +45,40 @@ func TestReconnectResubscribes(t *testing.T) {
 }
 
 func TestServerRestart(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	must(t, err)
-	addr := ln.Addr().String()
-	setup := func(s *nes.Server, r chi.Router) {
-		routes(s, r)
-		must(t, s.Subscription("/news", nes.SubscriptionOptions{}))
-	}
-	ts := newServerOn(t, ln, nes.Options{}, setup)
-	rec := newRecorder()
-	c := newClient(t, ts.url, rec.options(JSON))
-	connect(t, c, &ConnectOptions{Delay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond})
-	_, err = c.Subscribe(ctx5(t), "/news", func(msg json.RawMessage, _ Flags) { rec.add("news %s", msg) })
-	must(t, err)
-	ts.stop(t)
-	rec.wait(t, "disconnect will=true")
-	rec.wait(t, "error ws") // at least one failed attempt while down
-	var ln2 net.Listener
-	for i := 0; ; i++ {
-		if ln2, err = net.Listen("tcp", addr); err == nil {
-			break
+	forEachEncoding(t, func(t *testing.T, enc Encoding) {
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		must(t, err)
+		addr := ln.Addr().String()
+		setup := func(s *nes.Server, r chi.Router) {
+			routes(s, r)
+			must(t, s.Subscription("/news", nes.SubscriptionOptions{}))
 		}
-		if i > 100 {
-			t.Fatalf("relisten: %v", err)
+		ts := newServerOn(t, ln, nes.Options{}, setup)
+		rec := newRecorder()
+		c := newClient(t, ts.url, rec.options(enc))
+		connect(t, c, &ConnectOptions{Delay: 10 * time.Millisecond, MaxDelay: 50 * time.Millisecond})
+		_, err = c.Subscribe(ctx5(t), "/news", func(msg json.RawMessage, _ Flags) { rec.add("news %s", msg) })
+		must(t, err)
+		ts.stop(t)
+		rec.wait(t, "disconnect will=true")
+		rec.wait(t, "error ws") // at least one failed attempt while down
+		var ln2 net.Listener
+		for i := 0; ; i++ {
+			if ln2, err = net.Listen("tcp", addr); err == nil {
+				break
+			}
+			if i > 100 {
+				t.Fatalf("relisten: %v", err)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	ts2 := newServerOn(t, ln2, nes.Options{}, setup)
-	rec.wait(t, "connect")
-	must(t, ts2.Publish(ctx5(t), "/news", "back"))
-	if e := rec.wait(t, "news"); e != `news "back"` {
-		t.Fatal(e)
-	}
+		ts2 := newServerOn(t, ln2, nes.Options{}, setup)
+		rec.wait(t, "connect")
+		must(t, ts2.Publish(ctx5(t), "/news", "back"))
+		if e := rec.wait(t, "news"); e != `news "back"` {
+			t.Fatal(e)
+		}
+	})
 }
 
 func TestHeartbeatTimeout(t *testing.T) {
@@ -170,96 +172,106 @@ func TestDirectAuth(t *testing.T) {
 }
 
 func TestTokenAuth(t *testing.T) {
-	ts := authServer(t, nes.AuthToken)
-	req, _ := http.NewRequest("GET", ts.hs.URL+"/nes/auth", nil)
-	req.Header.Set("Authorization", "Custom ed")
-	res, err := http.DefaultClient.Do(req)
-	must(t, err)
-	body, _ := io.ReadAll(res.Body)
-	res.Body.Close()
-	var tok struct{ Token string }
-	must(t, json.Unmarshal(body, &tok))
-	c := newClient(t, ts.url, nil)
-	connect(t, c, &ConnectOptions{Auth: tok.Token})
-	if w := who(t, c); !strings.Contains(w, `"user":"ed"`) {
-		t.Fatalf("who: %s", w)
-	}
-	bad := newClient(t, ts.url, nil)
-	var e *Error
-	if err := bad.Connect(ctx5(t), &ConnectOptions{Auth: "forged"}); !errors.As(err, &e) || e.StatusCode != 401 {
-		t.Fatalf("forged token: %v", err)
-	}
+	forEachEncoding(t, func(t *testing.T, enc Encoding) {
+		ts := authServer(t, nes.AuthToken)
+		req, _ := http.NewRequest("GET", ts.hs.URL+"/nes/auth", nil)
+		req.Header.Set("Authorization", "Custom ed")
+		res, err := http.DefaultClient.Do(req)
+		must(t, err)
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		var tok struct{ Token string }
+		must(t, json.Unmarshal(body, &tok))
+		c := newClient(t, ts.url, &Options{Encoding: enc})
+		connect(t, c, &ConnectOptions{Auth: tok.Token})
+		if w := who(t, c); !strings.Contains(w, `"user":"ed"`) {
+			t.Fatalf("who: %s", w)
+		}
+		bad := newClient(t, ts.url, &Options{Encoding: enc})
+		var e *Error
+		if err := bad.Connect(ctx5(t), &ConnectOptions{Auth: "forged"}); !errors.As(err, &e) || e.StatusCode != 401 {
+			t.Fatalf("forged token: %v", err)
+		}
+	})
 }
 
 func TestAuthRejectionStopsReconnecting(t *testing.T) {
-	ts := authServer(t, nes.AuthDirect)
-	rec := newRecorder()
-	c := newClient(t, ts.url, rec.options(JSON))
-	connect(t, c, &ConnectOptions{Auth: DirectAuth{Headers: map[string]string{"authorization": "Custom john"}},
-		Delay: 5 * time.Millisecond})
-	if !c.OverrideReconnectionAuth(DirectAuth{Headers: map[string]string{"authorization": "Custom nobody"}}) {
-		t.Fatal("OverrideReconnectionAuth refused")
-	}
-	ts.disconnectAll()
-	rec.wait(t, "disconnect will=true")
-	if e := rec.wait(t, "error"); !strings.Contains(e, "server 401") {
-		t.Fatal(e)
-	}
-	rec.wait(t, "disconnect will=false requested=false")
-	time.Sleep(50 * time.Millisecond)
-	if n := strings.Count(strings.Join(rec.events(), "\n"), "server 401: Bad credentials"); n != 1 {
-		t.Fatalf("%d refused attempts, want 1", n)
-	}
-	if c.OverrideReconnectionAuth("x") {
-		t.Fatal("OverrideReconnectionAuth after giving up")
-	}
-	// A new Connect works.
-	connect(t, c, &ConnectOptions{Auth: DirectAuth{Headers: map[string]string{"authorization": "Custom ed"}}})
-	if w := who(t, c); !strings.Contains(w, `"user":"ed"`) {
-		t.Fatalf("who: %s", w)
-	}
+	forEachEncoding(t, func(t *testing.T, enc Encoding) {
+		ts := authServer(t, nes.AuthDirect)
+		rec := newRecorder()
+		c := newClient(t, ts.url, rec.options(enc))
+		connect(t, c, &ConnectOptions{Auth: DirectAuth{Headers: map[string]string{"authorization": "Custom john"}},
+			Delay: 5 * time.Millisecond})
+		if !c.OverrideReconnectionAuth(DirectAuth{Headers: map[string]string{"authorization": "Custom nobody"}}) {
+			t.Fatal("OverrideReconnectionAuth refused")
+		}
+		ts.disconnectAll()
+		rec.wait(t, "disconnect will=true")
+		if e := rec.wait(t, "error"); !strings.Contains(e, "server 401") {
+			t.Fatal(e)
+		}
+		rec.wait(t, "disconnect will=false requested=false")
+		time.Sleep(50 * time.Millisecond)
+		if n := strings.Count(strings.Join(rec.events(), "\n"), "server 401: Bad credentials"); n != 1 {
+			t.Fatalf("%d refused attempts, want 1", n)
+		}
+		if c.OverrideReconnectionAuth("x") {
+			t.Fatal("OverrideReconnectionAuth after giving up")
+		}
+		// A new Connect works.
+		connect(t, c, &ConnectOptions{Auth: DirectAuth{Headers: map[string]string{"authorization": "Custom ed"}}})
+		if w := who(t, c); !strings.Contains(w, `"user":"ed"`) {
+			t.Fatalf("who: %s", w)
+		}
+	})
 }
 
 func TestRetriesLimit(t *testing.T) {
-	ts := subServer(t)
-	rec := newRecorder()
-	c := newClient(t, ts.url, rec.options(JSON))
-	connect(t, c, &ConnectOptions{Delay: time.Millisecond, MaxDelay: 2 * time.Millisecond, Retries: 3})
-	ts.stop(t)
-	rec.wait(t, "disconnect will=true")
-	rec.wait(t, "disconnect will=false")
-	if n := strings.Count(strings.Join(rec.events(), "\n"), "error ws"); n != 3 {
-		t.Fatalf("%d failed attempts, want 3: %q", n, rec.events())
-	}
+	forEachEncoding(t, func(t *testing.T, enc Encoding) {
+		ts := subServer(t)
+		rec := newRecorder()
+		c := newClient(t, ts.url, rec.options(enc))
+		connect(t, c, &ConnectOptions{Delay: time.Millisecond, MaxDelay: 2 * time.Millisecond, Retries: 3})
+		ts.stop(t)
+		rec.wait(t, "disconnect will=true")
+		rec.wait(t, "disconnect will=false")
+		if n := strings.Count(strings.Join(rec.events(), "\n"), "error ws"); n != 3 {
+			t.Fatalf("%d failed attempts, want 3: %q", n, rec.events())
+		}
+	})
 }
 
 func TestNoReconnect(t *testing.T) {
-	ts := subServer(t)
-	rec := newRecorder()
-	c := newClient(t, ts.url, rec.options(JSON))
-	connect(t, c, &ConnectOptions{NoReconnect: true})
-	if c.OverrideReconnectionAuth("x") {
-		t.Fatal("OverrideReconnectionAuth with NoReconnect")
-	}
-	ts.disconnectAll()
-	rec.wait(t, "disconnect will=false requested=false")
-	if _, err := c.Request(ctx5(t), Request{Path: "/hello"}); !errors.Is(err, ErrDisconnect) {
-		t.Fatal(err)
-	}
+	forEachEncoding(t, func(t *testing.T, enc Encoding) {
+		ts := subServer(t)
+		rec := newRecorder()
+		c := newClient(t, ts.url, rec.options(enc))
+		connect(t, c, &ConnectOptions{NoReconnect: true})
+		if c.OverrideReconnectionAuth("x") {
+			t.Fatal("OverrideReconnectionAuth with NoReconnect")
+		}
+		ts.disconnectAll()
+		rec.wait(t, "disconnect will=false requested=false")
+		if _, err := c.Request(ctx5(t), Request{Path: "/hello"}); !errors.Is(err, ErrDisconnect) {
+			t.Fatal(err)
+		}
+	})
 }
 
 func TestDisconnectInterruptsBackoff(t *testing.T) {
-	ts := subServer(t)
-	rec := newRecorder()
-	c := newClient(t, ts.url, rec.options(JSON))
-	connect(t, c, &ConnectOptions{Delay: time.Hour, MaxDelay: time.Hour})
-	ts.disconnectAll()
-	rec.wait(t, "disconnect will=true")
-	start := time.Now()
-	must(t, c.Disconnect(ctx5(t)))
-	if d := time.Since(start); d > time.Second {
-		t.Fatalf("Disconnect took %v", d)
-	}
+	forEachEncoding(t, func(t *testing.T, enc Encoding) {
+		ts := subServer(t)
+		rec := newRecorder()
+		c := newClient(t, ts.url, rec.options(enc))
+		connect(t, c, &ConnectOptions{Delay: time.Hour, MaxDelay: time.Hour})
+		ts.disconnectAll()
+		rec.wait(t, "disconnect will=true")
+		start := time.Now()
+		must(t, c.Disconnect(ctx5(t)))
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("Disconnect took %v", d)
+		}
+	})
 }
 
 func TestConnectErrors(t *testing.T) {

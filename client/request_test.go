@@ -125,55 +125,57 @@ func TestMessage(t *testing.T) {
 }
 
 func TestRequestTimeout(t *testing.T) {
-	release := make(chan struct{})
-	ts := newServer(t, nes.Options{}, func(s *nes.Server, r chi.Router) {
-		r.Get("/slow", func(w http.ResponseWriter, r *http.Request) {
-			<-release
-			w.Write([]byte("late"))
+	forEachEncoding(t, func(t *testing.T, enc Encoding) {
+		release := make(chan struct{})
+		ts := newServer(t, nes.Options{}, func(s *nes.Server, r chi.Router) {
+			r.Get("/slow", func(w http.ResponseWriter, r *http.Request) {
+				<-release
+				w.Write([]byte("late"))
+			})
+			routes(s, r)
 		})
-		routes(s, r)
-	})
-	defer close(release)
-	rec := newRecorder()
-	opts := rec.options(JSON)
-	opts.Timeout = 50 * time.Millisecond
-	c := newClient(t, ts.url, opts)
-	connect(t, c, nil)
-	start := time.Now()
-	_, err := c.Request(context.Background(), Request{Path: "/slow"})
-	if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
-		t.Fatalf("timeout: %v", err)
-	}
-	if d := time.Since(start); d > 2*time.Second {
-		t.Fatalf("timed out after %v", d)
-	}
-	// The caller's deadline works the same way; cancellation returns the
-	// context's error.
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
-	defer cancel()
-	c2 := newClient(t, ts.url, nil)
-	connect(t, c2, nil)
-	if _, err := c2.Request(ctx, Request{Path: "/slow"}); !errors.Is(err, ErrTimeout) {
-		t.Fatalf("ctx deadline: %v", err)
-	}
-	cctx, ccancel := context.WithCancel(context.Background())
-	time.AfterFunc(20*time.Millisecond, ccancel)
-	if _, err := c2.Request(cctx, Request{Path: "/slow"}); !errors.Is(err, context.Canceled) {
-		t.Fatalf("canceled: %v", err)
-	}
-	// The late replies are absorbed silently; the client still works.
-	release <- struct{}{}
-	release <- struct{}{}
-	release <- struct{}{}
-	res, err := c.Request(ctx5(t), Request{Path: "/hello"})
-	if err != nil || res.StatusCode != 200 {
-		t.Fatalf("after timeout: %v", err)
-	}
-	for _, e := range rec.events() {
-		if strings.HasPrefix(e, "error") {
-			t.Errorf("unexpected %s", e)
+		defer close(release)
+		rec := newRecorder()
+		opts := rec.options(enc)
+		opts.Timeout = 50 * time.Millisecond
+		c := newClient(t, ts.url, opts)
+		connect(t, c, nil)
+		start := time.Now()
+		_, err := c.Request(context.Background(), Request{Path: "/slow"})
+		if !errors.Is(err, ErrTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("timeout: %v", err)
 		}
-	}
+		if d := time.Since(start); d > 2*time.Second {
+			t.Fatalf("timed out after %v", d)
+		}
+		// The caller's deadline works the same way; cancellation returns the
+		// context's error.
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+		defer cancel()
+		c2 := newClient(t, ts.url, &Options{Encoding: enc})
+		connect(t, c2, nil)
+		if _, err := c2.Request(ctx, Request{Path: "/slow"}); !errors.Is(err, ErrTimeout) {
+			t.Fatalf("ctx deadline: %v", err)
+		}
+		cctx, ccancel := context.WithCancel(context.Background())
+		time.AfterFunc(20*time.Millisecond, ccancel)
+		if _, err := c2.Request(cctx, Request{Path: "/slow"}); !errors.Is(err, context.Canceled) {
+			t.Fatalf("canceled: %v", err)
+		}
+		// The late replies are absorbed silently; the client still works.
+		release <- struct{}{}
+		release <- struct{}{}
+		release <- struct{}{}
+		res, err := c.Request(ctx5(t), Request{Path: "/hello"})
+		if err != nil || res.StatusCode != 200 {
+			t.Fatalf("after timeout: %v", err)
+		}
+		for _, e := range rec.events() {
+			if strings.HasPrefix(e, "error") {
+				t.Errorf("unexpected %s", e)
+			}
+		}
+	})
 }
 
 func TestPendingRequestFailsOnDisconnect(t *testing.T) {

@@ -100,58 +100,62 @@ func TestSubscribe(t *testing.T) {
 }
 
 func TestSubscribeJSON(t *testing.T) {
-	ts := subServer(t)
-	rec := newRecorder()
-	c := newClient(t, ts.url, rec.options(JSON))
-	connect(t, c, nil)
-	type item struct{ N int }
-	_, err := SubscribeJSON(ctx5(t), c, "/items/1", func(it item, f Flags) { rec.add("item %d %v", it.N, f.Revoked) })
-	must(t, err)
-	must(t, ts.Publish(ctx5(t), "/items/1", "not an item"))
-	if e := rec.wait(t, "error"); e[:14] != "error protocol" {
-		t.Fatal(e)
-	}
-	must(t, ts.Publish(ctx5(t), "/items/1", item{N: 7}))
-	if e := rec.wait(t, "item"); e != "item 7 false" {
-		t.Fatal(e)
-	}
-	ts.EachSocket(func(s *nes.Socket) bool { s.Revoke(context.Background(), "/items/1", nil); return true })
-	if e := rec.wait(t, "item"); e != "item 0 true" {
-		t.Fatal(e)
-	}
+	forEachEncoding(t, func(t *testing.T, enc Encoding) {
+		ts := subServer(t)
+		rec := newRecorder()
+		c := newClient(t, ts.url, rec.options(enc))
+		connect(t, c, nil)
+		type item struct{ N int }
+		_, err := SubscribeJSON(ctx5(t), c, "/items/1", func(it item, f Flags) { rec.add("item %d %v", it.N, f.Revoked) })
+		must(t, err)
+		must(t, ts.Publish(ctx5(t), "/items/1", "not an item"))
+		if e := rec.wait(t, "error"); e[:14] != "error protocol" {
+			t.Fatal(e)
+		}
+		must(t, ts.Publish(ctx5(t), "/items/1", item{N: 7}))
+		if e := rec.wait(t, "item"); e != "item 7 false" {
+			t.Fatal(e)
+		}
+		ts.EachSocket(func(s *nes.Socket) bool { s.Revoke(context.Background(), "/items/1", nil); return true })
+		if e := rec.wait(t, "item"); e != "item 0 true" {
+			t.Fatal(e)
+		}
+	})
 }
 
 // A handler may call the client: Request, Unsubscribe, even Disconnect.
 func TestHandlerCallsClient(t *testing.T) {
-	ts := subServer(t)
-	rec := newRecorder()
-	c := newClient(t, ts.url, rec.options(JSON))
-	connect(t, c, nil)
-	var sub *Subscription
-	sub, err := c.Subscribe(ctx5(t), "/news", func(msg json.RawMessage, _ Flags) {
-		res, err := c.Request(context.Background(), Request{Path: "/hello"})
-		if err != nil {
-			rec.add("request error %v", err)
-			return
+	forEachEncoding(t, func(t *testing.T, enc Encoding) {
+		ts := subServer(t)
+		rec := newRecorder()
+		c := newClient(t, ts.url, rec.options(enc))
+		connect(t, c, nil)
+		var sub *Subscription
+		sub, err := c.Subscribe(ctx5(t), "/news", func(msg json.RawMessage, _ Flags) {
+			res, err := c.Request(context.Background(), Request{Path: "/hello"})
+			if err != nil {
+				rec.add("request error %v", err)
+				return
+			}
+			rec.add("handler %s", res.Payload)
+			if err := sub.Unsubscribe(context.Background()); err != nil {
+				rec.add("unsubscribe error %v", err)
+			}
+			if err := c.Disconnect(context.Background()); err != nil {
+				rec.add("disconnect error %v", err)
+			}
+			rec.add("handler done")
+		})
+		must(t, err)
+		must(t, ts.Publish(ctx5(t), "/news", 1))
+		if e := rec.wait(t, "handler"); e != `handler {"greeting":"hi"}` {
+			t.Fatal(e)
 		}
-		rec.add("handler %s", res.Payload)
-		if err := sub.Unsubscribe(context.Background()); err != nil {
-			rec.add("unsubscribe error %v", err)
+		rec.wait(t, "handler done")
+		rec.wait(t, "disconnect will=false requested=true")
+		deadline := time.Now().Add(5 * time.Second)
+		for len(serverSubs(ts)) > 0 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
 		}
-		if err := c.Disconnect(context.Background()); err != nil {
-			rec.add("disconnect error %v", err)
-		}
-		rec.add("handler done")
 	})
-	must(t, err)
-	must(t, ts.Publish(ctx5(t), "/news", 1))
-	if e := rec.wait(t, "handler"); e != `handler {"greeting":"hi"}` {
-		t.Fatal(e)
-	}
-	rec.wait(t, "handler done")
-	rec.wait(t, "disconnect will=false requested=true")
-	deadline := time.Now().Add(5 * time.Second)
-	for len(serverSubs(ts)) > 0 && time.Now().Before(deadline) {
-		time.Sleep(5 * time.Millisecond)
-	}
 }
