@@ -445,7 +445,11 @@ const hexDigits = "0123456789abcdef"
 // appendString appends s as a JSON string. Control characters, quote and
 // backslash are escaped; invalid UTF-8 becomes \ufffd; everything else
 // (including U+2028 and U+2029, which JSON allows) is copied as is.
-func appendString(b []byte, s string) []byte {
+func appendString(b []byte, s string) []byte { return appendQuoted(b, s, `\ufffd`) }
+
+// appendQuoted appends s as a JSON string, writing invalid for each byte
+// that is not part of a valid UTF-8 sequence.
+func appendQuoted[T string | []byte](b []byte, s T, invalid string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {
@@ -455,13 +459,14 @@ func appendString(b []byte, s string) []byte {
 			continue
 		}
 		if c >= utf8.RuneSelf {
-			r, size := utf8.DecodeRuneInString(s[i:])
+			end := min(i+utf8.UTFMax, len(s))
+			r, size := utf8.DecodeRuneInString(string(s[i:end])) // a small, non-escaping conversion
 			if r != utf8.RuneError || size != 1 {
 				i += size
 				continue
 			}
 			b = append(b, s[start:i]...)
-			b = append(b, `\ufffd`...)
+			b = append(b, invalid...)
 			i++
 			start = i
 			continue
