@@ -98,7 +98,8 @@ type Options struct {
 	OnConnection func(ctx context.Context, s *Socket) error
 
 	// OnDisconnection runs once after a socket closed and its subscriptions
-	// were removed.
+	// were removed, for every socket whose hello got past OnConnection (so
+	// the two hooks pair up).
 	OnDisconnection func(s *Socket)
 
 	// OnMessage answers custom messages (client.message()). Its result is
