@@ -76,34 +76,7 @@ func BenchmarkDecode(b *testing.B) {
 }
 
 func BenchmarkEncode(b *testing.B) {
-	msgs := []struct {
-		name string
-		msg  Message
-	}{
-		{"hello", &Hello{ID: NumberID(1), Version: "2", Subs: []string{"/news"}}},
-		{"hello-auth", &Hello{ID: NumberID(1), Version: "2", Auth: &Auth{Headers: map[string]string{"authorization": "Custom john"}}}},
-		{"reauth", &Reauth{ID: NumberID(2), Auth: &Auth{Token: "Fe26.2**4bba0622c1K9h9"}}},
-		{"request", &Request{ID: NumberID(2), Method: "GET", Path: "/hello"}},
-		{"request-full", &Request{ID: NumberID(3), Method: "POST", Path: "/echo/5?q=1", Headers: map[string]string{"x-custom": "yes"}, Payload: raw(`{"a":1}`)}},
-		{"sub", &Sub{ID: NumberID(13), Path: "/items/5"}},
-		{"unsub", &Unsub{ID: NumberID(16), Path: "/news"}},
-		{"message", &Custom{ID: NumberID(11), Message: raw(`"hi"`)}},
-		{"ping-client", &Ping{ID: NumberID(15)}},
-		{"hello-reply", &HelloReply{ID: NumberID(1), Heartbeat: &Heartbeat{Interval: 1000, Timeout: 500}, Socket: "1795355930290:vm:8546:mwrwkdpe:10000"}},
-		{"reauth-reply", &ReauthReply{ID: NumberID(2)}},
-		{"response", &Response{ID: NumberID(2), StatusCode: 200, Payload: raw(`{"greeting":"hi"}`)}},
-		{"response-headers", &Response{ID: NumberID(2), StatusCode: 200, Payload: raw(`{"greeting":"hi"}`), Headers: map[string]any{"content-type": "application/json; charset=utf-8", "content-length": 16}}},
-		{"response-64k", &Response{ID: NumberID(2), StatusCode: 200, Payload: raw(bigPayload)}},
-		{"sub-reply", &SubReply{ID: NumberID(13), Path: "/items/5"}},
-		{"unsub-reply", &UnsubReply{ID: NumberID(16)}},
-		{"message-reply", &CustomReply{ID: NumberID(11), Message: raw(`{"echo":"hi"}`)}},
-		{"ping-server", &Ping{}},
-		{"update", &Update{Message: raw(`{"all":"clients"}`)}},
-		{"pub", &Pub{Path: "/news", Message: raw(`"breaking"`)}},
-		{"revoke", &Revoke{Path: "/items/7", Message: raw(`{"reason":"bye"}`)}},
-		{"error", NewErrorReply(404, "Subscription not found").WithRequest(TypeHello, NumberID(1))},
-		{"unknown", &Unknown{Type: "bogus", ID: NumberID(3)}},
-	}
+	msgs := benchMessages
 	c := JSON()
 	for _, bm := range msgs {
 		b.Run(bm.name, func(b *testing.B) {

@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -113,12 +114,7 @@ func FuzzDecodeServer(f *testing.F) {
 	f.Fuzz(func(t *testing.T, frame []byte) {
 		m, err := c.DecodeServer(frame)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnknownType) {
-				t.Fatalf("unexpected error %v", err)
-			}
-			if _, unknown := m.(*Unknown); m != nil && !(unknown && errors.Is(err, ErrUnknownType)) {
-				t.Fatalf("message %#v with error %v", m, err)
-			}
+			checkServerDecodeError(t, m, err)
 			return
 		}
 		out, err := c.AppendEncode(nil, m)
@@ -150,4 +146,31 @@ func FuzzChunks(f *testing.F) {
 		maxChars %= 300
 		checkChunks(t, frame, maxChars, Chunks(frame, maxChars))
 	})
+}
+
+// checkServerDecodeError checks that a DecodeServer failure is one of the
+// documented errors, with a message only for an unknown type.
+func checkServerDecodeError(t *testing.T, m Message, err error) {
+	t.Helper()
+	if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnknownType) {
+		t.Fatalf("unexpected error %v", err)
+	}
+	if _, unknown := m.(*Unknown); m != nil && !(unknown && errors.Is(err, ErrUnknownType)) {
+		t.Fatalf("message %#v with error %v", m, err)
+	}
+}
+
+// checkStableRoundTrip checks that out, the encoding of m, decodes back to
+// m and encodes again to the same bytes.
+func checkStableRoundTrip(t *testing.T, c Codec, out []byte, m Message, decode func([]byte) (Message, error)) {
+	t.Helper()
+	back, err := decode(out)
+	if err != nil {
+		t.Fatalf("re-decoding %x: %v", out, err)
+	}
+	sameMessage(t, "round trip", back, m)
+	out2, err := c.AppendEncode(nil, back)
+	if err != nil || !bytes.Equal(out, out2) {
+		t.Fatalf("not stable: %x then %x (%v)", out, out2, err)
+	}
 }

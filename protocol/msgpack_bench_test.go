@@ -36,7 +36,8 @@ func BenchmarkMsgpackDecode(b *testing.B) {
 	}
 }
 
-// benchMessages are the messages of BenchmarkMsgpackEncode.
+// benchMessages are the messages of BenchmarkEncode and BenchmarkMsgpackEncode:
+// every type, in both directions.
 var benchMessages = []struct {
 	name string
 	msg  Message
