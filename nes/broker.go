@@ -18,7 +18,8 @@ const (
 )
 
 // Envelope is a publication or broadcast on its way between nodes. Its
-// message is already JSON so every node delivers the same bytes.
+// message is already JSON so every node delivers the same bytes. Brokers
+// that cross a network carry it in the form [Envelope.AppendBinary] writes.
 type Envelope struct {
 	Kind     EnvelopeKind
 	Path     string          // KindPublish: the concrete path
@@ -32,11 +33,17 @@ type Envelope struct {
 // Delivery is at most once, like nes; an envelope the broker could not accept
 // is reported by Publish as an error, never dropped silently.
 //
-// The server calls Start once, before the first publication, with the
-// function that delivers an envelope to this node's sockets; Publish may be
-// called concurrently; Close is called once by [Server.Shutdown].
+// The server calls Start once (again only after a failed Start), before the
+// first publication, with the function that delivers an envelope to this
+// node's sockets. The broker calls deliver from one goroutine at a time, in
+// the order the envelopes of one publisher reached it; deliver only queues
+// frames and runs filters, it never waits for a socket. Publish may be called
+// concurrently. Close is called once by [Server.Shutdown], after the sockets
+// closed: when it returns, deliver is not called again and every goroutine
+// the broker started has ended. Close releases what Start acquired, not the
+// connection the broker was built on, which belongs to the application.
 type Broker interface {
-	Start(deliver func(ctx context.Context, e *Envelope)) error
+	Start(ctx context.Context, deliver func(ctx context.Context, e *Envelope)) error
 	Publish(ctx context.Context, e *Envelope) error
 	Close(ctx context.Context) error
 }
@@ -48,10 +55,11 @@ type memoryBroker struct {
 }
 
 // NewMemoryBroker returns the in-memory broker used when Options.Broker is
-// nil: it delivers on this node only, in the publisher's goroutine.
+// nil: it delivers on this node only, in the publisher's goroutine, without
+// copying the envelope.
 func NewMemoryBroker() Broker { return &memoryBroker{} }
 
-func (b *memoryBroker) Start(deliver func(ctx context.Context, e *Envelope)) error {
+func (b *memoryBroker) Start(_ context.Context, deliver func(ctx context.Context, e *Envelope)) error {
 	b.mu.Lock()
 	b.deliver = deliver
 	b.mu.Unlock()

@@ -116,7 +116,7 @@ func (s *Server) send(ctx context.Context, env *Envelope) error {
 	if closing {
 		return ErrServerClosed
 	}
-	if err := s.start(); err != nil {
+	if err := s.start(ctx); err != nil {
 		return err
 	}
 	return s.broker.Publish(ctx, env)

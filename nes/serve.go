@@ -32,7 +32,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.mu.Unlock()
 	defer s.wg.Done()
 
-	if err := s.start(); err != nil {
+	if err := s.start(r.Context()); err != nil {
 		s.log.Error("nes: starting broker", "error", err)
 		http.Error(w, "Service Unavailable", http.StatusServiceUnavailable)
 		return

@@ -57,9 +57,9 @@ type Server struct {
 	stopBeat chan struct{}
 	beatOnce sync.Once
 
-	broker    Broker
-	startOnce sync.Once
-	startErr  error
+	broker  Broker
+	startMu sync.Mutex // serializes Start; held only while the broker starts
+	started atomic.Bool
 
 	idPrefix string
 	nextID   atomic.Uint64
@@ -130,12 +130,44 @@ func randomPrefix() string {
 	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b[:]))
 }
 
-// start hands the delivery function to the broker, once.
-func (s *Server) start() error {
-	s.startOnce.Do(func() {
-		s.startErr = s.broker.Start(s.deliver)
-	})
-	return s.startErr
+// Start connects the server to its broker (Options.Broker), which then
+// delivers this deployment's publications to the server's sockets. Calling
+// it is optional: the first connection or publication starts the broker with
+// its own context. Call it at boot to learn at once that the broker is
+// unreachable; a failed Start may be tried again. It returns ErrServerClosed
+// after Shutdown.
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		return ErrServerClosed
+	}
+	return s.start(ctx)
+}
+
+// start starts the broker unless it was already; callers checked that the
+// server is not closing.
+func (s *Server) start(ctx context.Context) error {
+	if s.started.Load() {
+		return nil
+	}
+	s.startMu.Lock()
+	defer s.startMu.Unlock()
+	s.mu.Lock()
+	closing := s.closing
+	s.mu.Unlock()
+	if closing {
+		return ErrServerClosed
+	}
+	if s.started.Load() {
+		return nil
+	}
+	if err := s.broker.Start(ctx, s.deliver); err != nil {
+		return fmt.Errorf("nes: starting broker: %w", err)
+	}
+	s.started.Store(true)
+	return nil
 }
 
 // Mount registers the websocket endpoint as GET path on r, and makes r the
@@ -252,6 +284,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		<-done
 	}
 	if first {
+		s.startMu.Lock() // a Start in progress finishes first
+		started := s.started.Load()
+		s.startMu.Unlock()
+		if !started {
+			return err
+		}
 		if cerr := s.broker.Close(ctx); cerr != nil && err == nil {
 			err = fmt.Errorf("nes: closing broker: %w", cerr)
 		}
