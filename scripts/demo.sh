@@ -6,6 +6,7 @@
 # argument is passed to the server, e.g.:
 #
 #   ./scripts/demo.sh -addr 127.0.0.1:9000
+#   ./scripts/demo.sh -addr 127.0.0.1:8081 -redis 127.0.0.1:6379 -secret s3cret
 set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting and vet, the Go tests of every
-# package with the race detector (fuzz seed corpora included), the Node
-# interop suite that drives the Go server with the official @hapi/nes client,
-# and the reverse suite that drives a real hapi + nes server with the Go
-# client.
+# package of every module (the core, broker/redis, broker/nats,
+# examples/chat) with the race detector (fuzz seed corpora included), the
+# Node interop suite that drives the Go server with the official @hapi/nes
+# client, the reverse suite that drives a real hapi + nes server with the Go
+# client, and the broker conformance suites against a real redis-server and
+# an embedded nats-server.
 # Works on a fresh clone with Go 1.26+ and Node 20+; installs the npm packages
-# the suites need from package-lock.json.
+# the suites need from package-lock.json, and Debian's redis-server when it
+# is missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +16,16 @@ need() { command -v "$1" >/dev/null 2>&1 || { echo "test.sh: $1 is required but 
 need go
 need node
 need npm
+
+echo "== redis-server (the Redis broker's tests start their own on 127.0.0.1)"
+if ! command -v redis-server >/dev/null 2>&1; then
+	sudo=""
+	if [ "$(id -u)" != 0 ]; then sudo=sudo; fi
+	command -v apt-get >/dev/null 2>&1 || { echo "test.sh: redis-server is missing and apt-get is not available" >&2; exit 1; }
+	$sudo apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq redis-server >/dev/null
+fi
+redis-server --version
 
 echo "== npm ci (interop: the official client; interop/hapi: a real hapi + nes server)"
 npm ci --prefix interop --no-audit --no-fund --loglevel=error
@@ -26,8 +39,13 @@ if [ -n "$unformatted" ]; then
 	exit 1
 fi
 
-echo "== go vet"
-go vet ./...
-
-echo "== go test -race"
-go test -race -count=1 -timeout 15m ./...
+# Each module is checked on its own go.mod (GOWORK=off), as its users get it.
+modules=(. broker/redis broker/nats examples/chat)
+for m in "${modules[@]}"; do
+	echo "== go vet ($m)"
+	(cd "$m" && GOWORK=off go vet ./...)
+done
+for m in "${modules[@]}"; do
+	echo "== go test -race ($m)"
+	(cd "$m" && GOWORK=off go test -race -count=1 -timeout 15m ./...)
+done

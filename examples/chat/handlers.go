@@ -107,16 +107,17 @@ func (c *chat) postMessage(w http.ResponseWriter, r *http.Request) {
 		From: c.identify(r),
 		At:   c.now().UTC().Truncate(time.Millisecond),
 	}
-	c.store.Add(msg)
-
 	via := "http"
 	if nes.SocketFrom(r.Context()) != nil {
 		via = "socket"
 	}
-	// The message is stored, so its publication is not cancelled with the
-	// request; if it fails, subscribers still find it in the history.
+	// Every node, this one included, stores the message when the broker
+	// delivers it (see historyBroker), so a message that could not be
+	// published is not stored either: the poster is told to try again.
 	if err := c.publish(context.WithoutCancel(r.Context()), roomPath(room), msg); err != nil {
 		c.log.Warn("publish failed", "room", room, "err", err)
+		writeError(w, http.StatusServiceUnavailable, "The message could not be sent, try again")
+		return
 	}
 	c.log.Info("message posted", "room", room, "from", msg.From, "via", via)
 	writeJSON(w, http.StatusCreated, msg)

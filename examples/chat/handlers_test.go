@@ -29,12 +29,14 @@ func testChat(t *testing.T) (http.Handler, *chat, func() []published) {
 		mu  sync.Mutex
 		got []published
 	)
-	c := &chat{
+	var c *chat
+	c = &chat{
 		store: NewStore(historyLength, maxStoredRooms),
 		publish: func(_ context.Context, path string, msg any) error {
 			mu.Lock()
 			defer mu.Unlock()
 			got = append(got, published{path, msg})
+			c.store.Add(msg.(Message)) // what historyBroker does on delivery
 			return nil
 		},
 		identify: anonymous,

@@ -34,6 +34,9 @@ type config struct {
 	Password string
 	// Keys seal cookies and sign tokens; nil means random keys.
 	Keys *authKeys
+	// Broker connects the node to the others of a deployment; nil means the
+	// in-memory broker (this node alone).
+	Broker nes.Broker
 	// CookieNotSecure drops the Secure attribute of the nes cookie, so a
 	// browser keeps it for a plain-http page (loopback only, see run).
 	CookieNotSecure bool
@@ -79,8 +82,14 @@ func newApp(cfg config) (*app, error) {
 	}
 
 	authn := basicAuthenticator(cfg.Password)
+	store := NewStore(historyLength, maxStoredRooms)
+	broker := cfg.Broker
+	if broker == nil {
+		broker = nes.NewMemoryBroker()
+	}
 	srv, err := nes.New(nes.Options{
 		Logger: cfg.Logger.With("component", "nes"),
+		Broker: &historyBroker{Broker: broker, store: store},
 		// The page's own origin is allowed by default (Origin host = Host);
 		// other sites cannot open a socket with a visitor's cookie.
 		Auth: authOptions(cfg, authn),
@@ -103,7 +112,6 @@ func newApp(cfg config) (*app, error) {
 		return nil, fmt.Errorf("declare the room subscription: %w", err)
 	}
 
-	store := NewStore(historyLength, maxStoredRooms)
 	c := &chat{
 		store: store,
 		publish: func(ctx context.Context, path string, msg any) error {
