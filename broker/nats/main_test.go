@@ -1,0 +1,9 @@
+package nats
+
+import (
+	"testing"
+
+	"github.com/nes-go/nes/internal/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
