@@ -38,6 +38,7 @@ func TestFaults(t *testing.T) { brokertest.RunFaults(t, harness(t)) }
 
 func BenchmarkCrossNode(b *testing.B) {
 	ts := runServer(b)
+	b.Run("memory", func(b *testing.B) { brokertest.Bench(b, nil) }) // the single-node baseline, same run
 	b.Run("sync", func(b *testing.B) { brokertest.Bench(b, newBrokerFunc(ts, Options{})) })
 	b.Run("async", func(b *testing.B) { brokertest.Bench(b, newBrokerFunc(ts, Options{Async: true})) })
 }

@@ -31,5 +31,7 @@ func TestConformance(t *testing.T) { brokertest.Run(t, harness(t)) }
 func TestFaults(t *testing.T) { brokertest.RunFaults(t, harness(t)) }
 
 func BenchmarkCrossNode(b *testing.B) {
-	brokertest.Bench(b, newBrokerFunc(startRedis(b)))
+	srv := startRedis(b)
+	b.Run("memory", func(b *testing.B) { brokertest.Bench(b, nil) }) // the single-node baseline, same run
+	b.Run("redis", func(b *testing.B) { brokertest.Bench(b, newBrokerFunc(srv)) })
 }
