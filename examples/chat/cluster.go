@@ -11,9 +11,9 @@ import (
 
 	goredis "github.com/redis/go-redis/v9"
 
+	"github.com/nes-go/nes/auth"
 	nesnats "github.com/nes-go/nes/broker/nats"
 	nesredis "github.com/nes-go/nes/broker/redis"
-	"github.com/nes-go/nes/auth"
 	"github.com/nes-go/nes/nes"
 )
 

@@ -10,9 +10,10 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/nes-go/nes/internal/syncbuf"
 )
 
 // repoRoot is the root of this repository, found from this file's path.
@@ -46,7 +47,7 @@ func testOfficialClient(t *testing.T, h Harness) {
 	must(t, err)
 	stdout, err := cmd.StdoutPipe()
 	must(t, err)
-	var stderr lockedBuffer
+	var stderr syncbuf.Buffer
 	cmd.Stderr = &stderr
 	must(t, cmd.Start())
 	exited := make(chan error, 1)
@@ -107,22 +108,4 @@ func testOfficialClient(t *testing.T, h Harness) {
 			t.Errorf("the JS client on node A got %s, want %s", gotJSON, expJSON)
 		}
 	}
-}
-
-// lockedBuffer collects a process's stderr while the test may read it.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -32,6 +32,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/nes-go/nes/internal/syncbuf"
 )
 
 // Heartbeat is nes's heartbeat option, in milliseconds (Timeout < Interval).
@@ -271,24 +273,6 @@ func install(t testing.TB, dir string) {
 	}
 }
 
-// syncBuffer is a bytes.Buffer safe for a writer and a concurrent reader.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // Start runs `node interop/hapi/server.js <config>`, waits for its
 // LISTENING line, and stops it with t.Cleanup (closing its stdin, which
 // makes it call server.stop() and exit). A server that exits with an error
@@ -316,7 +300,7 @@ func Start(t testing.TB, cfg Config) *Server {
 	if err != nil {
 		t.Fatalf("hapitest: %v", err)
 	}
-	stderr := &syncBuffer{}
+	stderr := &syncbuf.Buffer{}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("hapitest: starting node: %v", err)
