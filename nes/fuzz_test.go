@@ -126,7 +126,7 @@ func FuzzSocketFrames(f *testing.F) {
 		frames = append(frames, []byte(fuzzSentinel))
 		conn := newScriptConn(frames)
 		done := make(chan struct{})
-		go func() { srv.serveConn(req, conn, 0); close(done) }()
+		go func() { srv.serveConn(req, conn, nil, 0); close(done) }()
 		deadline := time.After(10 * time.Second)
 	wait:
 		for {

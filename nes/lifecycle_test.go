@@ -252,7 +252,7 @@ func TestWriteTimeoutAborts(t *testing.T) {
 func startInProcess(t *testing.T, srv *Server, conn wsConn) (*Socket, chan struct{}) {
 	req, _ := http.NewRequest("GET", "http://127.0.0.1/nes", nil)
 	done := make(chan struct{})
-	go func() { srv.serveConn(req, conn, 0); close(done) }()
+	go func() { srv.serveConn(req, conn, nil, 0); close(done) }()
 	var sock *Socket
 	waitFor(t, "socket", func() bool { sock = srv.firstSocket(); return sock != nil })
 	return sock, done

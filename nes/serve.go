@@ -41,7 +41,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Compression {
 		compression = websocket.CompressionNoContextTakeover
 	}
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{
+	uw := &upgradeWriter{ResponseWriter: w}
+	conn, err := websocket.Accept(uw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // origins were checked above, with nes's semantics
 		Subprotocols:       s.subprotocols(),
 		CompressionMode:    compression,
@@ -50,12 +51,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept answered the request
 	}
 	conn.SetReadLimit(s.opts.MaxMessageBytes)
-	s.serveConn(r, conn, s.codecIndex(conn.Subprotocol()))
+	s.serveConn(r, conn, uw.conn, s.codecIndex(conn.Subprotocol()))
 }
 
 // serveConn runs a socket on an accepted connection until it closes.
-func (s *Server) serveConn(r *http.Request, conn wsConn, codec int) {
+func (s *Server) serveConn(r *http.Request, conn wsConn, cork *corkConn, codec int) {
 	sock := s.newSocket(r, conn, codec)
+	sock.cork = cork
 	if !s.register(sock) {
 		s.stats.rejected.Add(1)
 		_ = conn.Close(CloseTooManyConnections, "too many connections")

@@ -34,6 +34,7 @@ type Socket struct {
 	srv        *Server
 	id         string
 	conn       wsConn
+	cork       *corkConn // conn's network connection; nil in tests with fake conns
 	codec      protocol.Codec
 	codecIdx   int // index in Server.codecs
 	remoteAddr string

@@ -1,6 +1,7 @@
 package nes
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -108,10 +109,12 @@ func (s *Socket) closeAfterQueue(code websocket.StatusCode, reason string) {
 	s.requestClose(&closeRequest{code: code, reason: reason})
 }
 
-// abort drops the connection at once, without writing what is queued.
+// abort drops the connection at once, without writing what is queued. It
+// closes the network connection itself, so a write in progress ends too.
 func (s *Socket) abort() {
 	s.requestClose(&closeRequest{abort: true})
 	s.readCancel()
+	_ = s.conn.CloseNow()
 }
 
 func (s *Socket) requestClose(c *closeRequest) {
@@ -169,15 +172,30 @@ func (s *Socket) writeLoop() {
 		// The batch's bytes stay counted against MaxQueueBytes until it is
 		// written: the bound covers everything not yet on the wire.
 		written := 0
+		if s.cork != nil {
+			s.cork.cork()
+		}
 		for i, f := range batch {
 			if !s.writeFrame(typ, f, maxChunk) {
 				s.conn.CloseNow()
+				if s.cork != nil {
+					_ = s.cork.uncork()
+				}
 				return
 			}
 			written += len(f.data)
 			batch[i] = outFrame{}
 			if q.dropped.Load() {
 				break
+			}
+		}
+		if s.cork != nil {
+			q.writingSince.Store(time.Now().UnixNano())
+			err := s.cork.uncork()
+			q.writingSince.Store(0)
+			if err != nil {
+				s.conn.CloseNow()
+				return
 			}
 		}
 		clear(batch)
@@ -200,15 +218,15 @@ func (s *Socket) writeFrame(typ websocket.MessageType, f outFrame, maxChunk int)
 	if maxChunk > 0 && !s.codec.Binary() {
 		if chunks := protocol.Chunks(f.data, maxChunk); chunks != nil {
 			for _, c := range chunks {
-				if err = s.conn.Write(s.readCtx, typ, c); err != nil {
+				if err = s.conn.Write(context.Background(), typ, c); err != nil {
 					break
 				}
 			}
 		} else {
-			err = s.conn.Write(s.readCtx, typ, f.data)
+			err = s.conn.Write(context.Background(), typ, f.data)
 		}
 	} else {
-		err = s.conn.Write(s.readCtx, typ, f.data)
+		err = s.conn.Write(context.Background(), typ, f.data)
 	}
 	q.writingSince.Store(0)
 	if err != nil {

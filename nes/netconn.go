@@ -1,0 +1,125 @@
+package nes
+
+import (
+	"bufio"
+	"bytes"
+	"net"
+	"net/http"
+	"sync"
+)
+
+// Buffers of the connections the server takes over. coder/websocket reads
+// frames through a bufio.Reader and writes them through a bufio.Writer; the
+// ones net/http hands over on Hijack are 4 KiB each and would stay with
+// every idle socket. These are small: reads are hello, requests and pings,
+// and writes go through corking (below), not through the bufio.Writer.
+const (
+	connReadBuffer  = 512
+	connWriteBuffer = 256
+	// corkFlushBytes flushes a batch early once this much is buffered.
+	corkFlushBytes = 64 << 10
+)
+
+// upgradeWriter hands coder/websocket a connection of ours when it hijacks
+// the upgrade's ResponseWriter: a corkConn with small buffers.
+type upgradeWriter struct {
+	http.ResponseWriter
+	conn *corkConn // set by Hijack
+}
+
+// Hijack implements http.Hijacker for websocket.Accept.
+func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	nc, brw, err := http.NewResponseController(u.ResponseWriter).Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	cc := &corkConn{Conn: nc}
+	if n := brw.Reader.Buffered(); n > 0 {
+		// Bytes the client sent right after the upgrade request.
+		b, _ := brw.Reader.Peek(n)
+		cc.pending = bytes.Clone(b)
+	}
+	u.conn = cc
+	return cc, bufio.NewReadWriter(bufio.NewReaderSize(cc, connReadBuffer), bufio.NewWriterSize(cc, connWriteBuffer)), nil
+}
+
+// Unwrap lets http.ResponseController reach the original writer.
+func (u *upgradeWriter) Unwrap() http.ResponseWriter { return u.ResponseWriter }
+
+// corkConn is a websocket's network connection. While corked, writes are
+// collected in a pooled buffer and go out together at uncork: the frames of
+// one writer batch leave in one system call instead of one each. Uncorked,
+// writes go straight through (control frames written by the reading side).
+type corkConn struct {
+	net.Conn
+	pending []byte // read before the connection's own bytes; reader only
+
+	mu     sync.Mutex // orders buffered and direct writes
+	corked bool
+	buf    *[]byte
+	err    error // the first failed write
+}
+
+var corkBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+func (c *corkConn) Read(p []byte) (int, error) {
+	if len(c.pending) > 0 {
+		n := copy(p, c.pending)
+		c.pending = c.pending[n:]
+		if len(c.pending) == 0 {
+			c.pending = nil
+		}
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+func (c *corkConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return 0, c.err
+	}
+	if !c.corked {
+		n, err := c.Conn.Write(p)
+		c.err = err
+		return n, err
+	}
+	*c.buf = append(*c.buf, p...)
+	if len(*c.buf) >= corkFlushBytes {
+		if err := c.flushLocked(); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+// cork starts collecting writes.
+func (c *corkConn) cork() {
+	c.mu.Lock()
+	c.corked = true
+	c.buf = corkBuffers.Get().(*[]byte)
+	c.mu.Unlock()
+}
+
+// uncork writes what was collected and lets writes through again.
+func (c *corkConn) uncork() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	err := c.flushLocked()
+	c.corked = false
+	if cap(*c.buf) <= corkFlushBytes*2 {
+		*c.buf = (*c.buf)[:0]
+		corkBuffers.Put(c.buf)
+	}
+	c.buf = nil
+	return err
+}
+
+func (c *corkConn) flushLocked() error {
+	if c.err == nil && len(*c.buf) > 0 {
+		_, c.err = c.Conn.Write(*c.buf)
+	}
+	*c.buf = (*c.buf)[:0]
+	return c.err
+}

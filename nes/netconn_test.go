@@ -1,0 +1,246 @@
+package nes
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// recordConn records every Write as one call.
+type recordConn struct {
+	net.Conn
+	mu     sync.Mutex
+	writes [][]byte
+	fail   error
+}
+
+func (c *recordConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.fail != nil {
+		return 0, c.fail
+	}
+	c.writes = append(c.writes, bytes.Clone(p))
+	return len(p), nil
+}
+
+func (c *recordConn) calls() [][]byte {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return append([][]byte(nil), c.writes...)
+}
+
+func TestCorkConnBatchesWrites(t *testing.T) {
+	rc := &recordConn{}
+	c := &corkConn{Conn: rc}
+	// Uncorked: straight through.
+	if _, err := c.Write([]byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	c.cork()
+	for _, s := range []string{"b", "cc", "ddd"} {
+		if n, err := c.Write([]byte(s)); err != nil || n != len(s) {
+			t.Fatalf("corked Write = %d, %v", n, err)
+		}
+	}
+	if got := len(rc.calls()); got != 1 {
+		t.Fatalf("%d writes reached the connection while corked, want 1 (the uncorked one)", got)
+	}
+	if err := c.uncork(); err != nil {
+		t.Fatal(err)
+	}
+	got := rc.calls()
+	if len(got) != 2 || string(got[0]) != "a" || string(got[1]) != "bccddd" {
+		t.Fatalf("writes %q, want [a bccddd]", got)
+	}
+	// An empty batch writes nothing.
+	c.cork()
+	if err := c.uncork(); err != nil || len(rc.calls()) != 2 {
+		t.Fatalf("empty batch: %v, %d writes", err, len(rc.calls()))
+	}
+}
+
+func TestCorkConnFlushesLargeBatches(t *testing.T) {
+	rc := &recordConn{}
+	c := &corkConn{Conn: rc}
+	c.cork()
+	chunk := bytes.Repeat([]byte("x"), 1000)
+	for range 100 {
+		if _, err := c.Write(chunk); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := c.uncork(); err != nil {
+		t.Fatal(err)
+	}
+	total := 0
+	for _, w := range rc.calls() {
+		if len(w) > corkFlushBytes+len(chunk) {
+			t.Errorf("a write of %d bytes, want at most %d", len(w), corkFlushBytes+len(chunk))
+		}
+		total += len(w)
+	}
+	if total != 100*len(chunk) || len(rc.calls()) < 2 {
+		t.Fatalf("%d bytes in %d writes, want 100000 in at least 2", total, len(rc.calls()))
+	}
+}
+
+func TestCorkConnErrorsStick(t *testing.T) {
+	boom := errors.New("boom")
+	rc := &recordConn{fail: boom}
+	c := &corkConn{Conn: rc}
+	c.cork()
+	_, _ = c.Write([]byte("x"))
+	if err := c.uncork(); !errors.Is(err, boom) {
+		t.Fatalf("uncork = %v, want boom", err)
+	}
+	if _, err := c.Write([]byte("y")); !errors.Is(err, boom) {
+		t.Fatalf("Write after a failure = %v, want boom", err)
+	}
+}
+
+func TestCorkConnReadsPendingFirst(t *testing.T) {
+	a, b := net.Pipe()
+	defer a.Close()
+	defer b.Close()
+	c := &corkConn{Conn: a, pending: []byte("early ")}
+	go func() { _, _ = b.Write([]byte("later")) }()
+	got := make([]byte, 0, 16)
+	buf := make([]byte, 4)
+	for len(got) < len("early later") {
+		n, err := c.Read(buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, buf[:n]...)
+	}
+	if string(got) != "early later" {
+		t.Fatalf("read %q", got)
+	}
+}
+
+// A client that sends its hello in the same packet as the upgrade request
+// (bytes net/http has buffered at the hijack) is served.
+func TestHelloSentWithTheUpgrade(t *testing.T) {
+	srv, err := New(quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := newHTTPServer(t, srv)
+	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
+	host := strings.TrimPrefix(url, "ws://")
+	host = host[:strings.Index(host, "/")]
+	conn, err := net.Dial("tcp", host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	hello := []byte(`{"type":"hello","version":"2","id":1}`)
+	frame := append([]byte{0x81, 0x80 | byte(len(hello)), 0, 0, 0, 0}, hello...) // masked with a zero key
+	req := "GET /nes HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n" +
+		"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+	if _, err := conn.Write(append([]byte(req), frame...)); err != nil {
+		t.Fatal(err)
+	}
+	_ = conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, nil)
+	if err != nil || resp.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("upgrade: %v %v", resp, err)
+	}
+	head := make([]byte, 2)
+	if _, err := io.ReadFull(br, head); err != nil {
+		t.Fatal(err)
+	}
+	body := make([]byte, head[1]&0x7f)
+	if _, err := io.ReadFull(br, body); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(body), `{"type":"hello","id":1,`) {
+		t.Fatalf("reply %s", body)
+	}
+}
+
+// gateConn counts writes and can hold them until released.
+type gateConn struct {
+	net.Conn
+	mu     sync.Mutex
+	writes int
+	gate   chan struct{} // non-nil: writes wait for it to close
+}
+
+func (c *gateConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	c.writes++
+	gate := c.gate
+	c.mu.Unlock()
+	if gate != nil {
+		<-gate
+	}
+	return c.Conn.Write(p)
+}
+
+type gateListener struct {
+	net.Listener
+	conns chan *gateConn
+}
+
+func (l *gateListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	gc := &gateConn{Conn: c}
+	l.conns <- gc
+	return gc, nil
+}
+
+// Frames queued while a write is in progress leave together, in one write
+// of the network connection.
+func TestQueuedFramesShareAWrite(t *testing.T) {
+	srv, err := New(quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, srv.Subscription("/feed", SubscriptionOptions{}))
+	hs := httptest.NewUnstartedServer(srv)
+	gl := &gateListener{Listener: hs.Listener, conns: make(chan *gateConn, 1)}
+	hs.Listener = gl
+	hs.Start()
+	defer hs.Close()
+	defer func() { _ = srv.Shutdown(context.Background()) }()
+
+	c := dial(t, "ws"+strings.TrimPrefix(hs.URL, "http"), nil)
+	c.hello("/feed")
+	gc := <-gl.conns
+	gate := make(chan struct{})
+	gc.mu.Lock()
+	gc.gate, gc.writes = gate, 0
+	gc.mu.Unlock()
+
+	must(t, srv.Publish(context.Background(), "/feed", 0)) // its write waits at the gate
+	waitFor(t, "the first write", func() bool { gc.mu.Lock(); defer gc.mu.Unlock(); return gc.writes == 1 })
+	for i := 1; i < 50; i++ {
+		must(t, srv.Publish(context.Background(), "/feed", i))
+	}
+	close(gate)
+	for i := range 50 {
+		c.expect(`{"type":"pub","path":"/feed","message":` + strconv.Itoa(i) + `}`)
+	}
+	gc.mu.Lock()
+	defer gc.mu.Unlock()
+	c.conn.CloseNow()
+	if gc.writes != 2 {
+		t.Fatalf("50 publications took %d writes, want 2 (the first, then the 49 queued behind it)", gc.writes)
+	}
+}
