@@ -158,6 +158,7 @@ func (sock *Socket) handleHello(m *protocol.Hello) {
 	sock.ready.Store(true)
 	if sock.helloTimer != nil {
 		sock.helloTimer.Stop()
+		sock.helloTimer = nil // the reader's teardown comes after this handler
 	}
 	sock.reply(&protocol.HelloReply{ID: m.ID, Heartbeat: hb, Socket: sock.id}, t, m.ID)
 }

@@ -51,7 +51,13 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept answered the request
 	}
 	conn.SetReadLimit(s.opts.MaxMessageBytes)
-	s.serveConn(r, conn, uw.conn, s.codecIndex(conn.Subprotocol()))
+	// The socket runs on goroutines of its own: returning lets net/http's
+	// connection goroutine end, with its stack and buffers.
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.serveConn(r, conn, uw.conn, s.codecIndex(conn.Subprotocol()))
+	}()
 }
 
 // serveConn runs a socket on an accepted connection until it closes.
@@ -62,17 +68,11 @@ func (s *Server) serveConn(r *http.Request, conn wsConn, cork *corkConn, codec i
 		s.stats.rejected.Add(1)
 		_ = conn.Close(CloseTooManyConnections, "too many connections")
 		sock.cancel()
-		sock.readCancel()
 		return
 	}
 	s.stats.accepted.Add(1)
 	s.startBackground()
 
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		sock.writeLoop()
-	}()
 	if s.opts.HelloTimeout > 0 {
 		sock.helloTimer = time.AfterFunc(s.opts.HelloTimeout, func() {
 			if !sock.ready.Load() {
@@ -94,17 +94,32 @@ func (s *Server) newSocket(r *http.Request, conn wsConn, codec int) *Socket {
 		codec:      s.codecs[codec].codec,
 		codecIdx:   codec,
 		remoteAddr: r.RemoteAddr,
-		upgrade:    r,
+		upgrade:    upgradeRequest(r),
 		created:    time.Now(),
 		subs:       make(map[string]*pathSubscribers),
 	}
 	sock.ctx, sock.cancel = context.WithCancel(context.Background())
-	sock.readCtx, sock.readCancel = context.WithCancel(context.Background())
-	sock.in = make(chan []byte, maxPendingFrames)
-	sock.out.wake = make(chan struct{}, 1)
 	sock.out.done = make(chan struct{})
 	sock.active.Store(true) // a new socket gets one free heartbeat cycle
 	return sock
+}
+
+// upgradeRequest keeps what a socket needs of its upgrade request (the
+// method, URL, headers, cookies, host and peer) and drops the rest, such as
+// its context and body, which belong to net/http's connection.
+func upgradeRequest(r *http.Request) *http.Request {
+	return &http.Request{
+		Method:     r.Method,
+		URL:        r.URL,
+		Proto:      r.Proto,
+		ProtoMajor: r.ProtoMajor,
+		ProtoMinor: r.ProtoMinor,
+		Header:     r.Header,
+		Host:       r.Host,
+		RemoteAddr: r.RemoteAddr,
+		RequestURI: r.RequestURI,
+		TLS:        r.TLS,
+	}
 }
 
 func (s *Server) register(sock *Socket) bool {
@@ -127,18 +142,21 @@ const maxPendingFrames = 32
 // context, which the handler (a chi route, a hook) observes.
 func (sock *Socket) readLoop() {
 	for {
-		_, data, err := sock.conn.Read(sock.readCtx)
+		// No context: abort closes the connection, which ends the read.
+		_, data, err := sock.conn.Read(context.Background())
 		if err != nil {
 			return
 		}
 		sock.active.Store(true)
 		sock.processing.Add(1)
-		select {
-		case sock.in <- data:
-		case <-sock.readCtx.Done():
-			sock.processing.Add(-1)
-			return
+		if sock.in == nil {
+			// Made at the first frame; the handler goroutine started
+			// below is the only other user.
+			sock.in = make(chan []byte, maxPendingFrames)
 		}
+		// A full queue waits for the handler, which drains it even once
+		// the socket is closing.
+		sock.in <- data
 		if sock.handling.CompareAndSwap(false, true) {
 			sock.handlers.Add(1)
 			go sock.handleLoop()
@@ -185,7 +203,6 @@ func (s *Server) teardown(sock *Socket) {
 	}
 	s.mu.Unlock()
 	sock.stopWriter()
-	sock.readCancel()
 	sock.cancel()
 	sock.unsubscribeAll()
 	if s.opts.OnDisconnection != nil && sock.connected.Load() {

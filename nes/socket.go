@@ -41,10 +41,8 @@ type Socket struct {
 	upgrade    *http.Request // the upgrade request (headers and cookies)
 	created    time.Time
 
-	ctx        context.Context // ends when the socket starts closing
-	cancel     context.CancelFunc
-	readCtx    context.Context // cancelled only to abort the connection
-	readCancel context.CancelFunc
+	ctx    context.Context // ends when the socket starts closing
+	cancel context.CancelFunc
 
 	helloed    atomic.Bool
 	connected  atomic.Bool  // OnConnection succeeded: OnDisconnection will run

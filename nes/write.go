@@ -2,6 +2,7 @@ package nes
 
 import (
 	"context"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,6 +35,10 @@ const (
 	closeGoingAway          = websocket.StatusGoingAway
 )
 
+// writerLinger is how many times a writer that emptied its queue yields
+// before it ends.
+const writerLinger = 2
+
 // initialQueueFrames is the capacity a socket's queue starts with at its
 // first frame; it grows as needed (the bound is in bytes, not frames).
 const initialQueueFrames = 8
@@ -49,19 +54,21 @@ type closeRequest struct {
 	abort  bool // drop the connection without a close handshake
 }
 
-// outQueue is a socket's outbound queue, bounded in bytes, drained by one
-// writer goroutine.
+// outQueue is a socket's outbound queue, bounded in bytes. A writer
+// goroutine drains it and ends when it is empty: an idle socket has no
+// writer. At most one writer runs at a time.
 type outQueue struct {
-	mu      sync.Mutex
-	frames  []outFrame
-	spare   []outFrame
-	bytes   int
-	closing *closeRequest
+	mu       sync.Mutex
+	frames   []outFrame
+	spare    []outFrame
+	bytes    int
+	closing  *closeRequest
+	running  bool // a writer goroutine is draining the queue
+	finished bool // the connection was closed by the writer: no writer starts again
 
 	dropped      atomic.Bool   // queue discarded: stop writing what was taken already
 	writingSince atomic.Int64  // unix nanos of the write in progress, 0 if idle
-	wake         chan struct{} // capacity 1
-	done         chan struct{} // closed when the writer returns
+	done         chan struct{} // closed when the connection was closed by the writer
 }
 
 // enqueue appends a frame for the writer. A socket whose queue would exceed
@@ -79,11 +86,11 @@ func (s *Socket) enqueue(frame []byte, ping bool) error {
 		q.dropped.Store(true)
 		q.closing = &closeRequest{code: CloseSlowConsumer, reason: "slow consumer"}
 		s.closed.Store(true)
+		s.startWriterLocked()
 		q.mu.Unlock()
 		s.cancel()
 		s.srv.stats.slow.Add(1)
 		s.srv.log.Warn("nes: closing slow consumer", "socket", s.id)
-		s.signal()
 		return ErrSlowConsumer
 	}
 	if q.frames == nil {
@@ -91,16 +98,21 @@ func (s *Socket) enqueue(frame []byte, ping bool) error {
 	}
 	q.frames = append(q.frames, outFrame{data: frame, ping: ping})
 	q.bytes += len(frame)
+	s.startWriterLocked()
 	q.mu.Unlock()
-	s.signal()
 	return nil
 }
 
-func (s *Socket) signal() {
-	select {
-	case s.out.wake <- struct{}{}:
-	default:
+// startWriterLocked starts a writer goroutine unless one is running or the
+// connection is already closed. The socket's read loop waits for the last
+// writer (stopWriter) before the socket leaves the server.
+func (s *Socket) startWriterLocked() {
+	q := &s.out
+	if q.running || q.finished {
+		return
 	}
+	q.running = true
+	go s.writeLoop()
 }
 
 // closeAfterQueue closes the socket with code once the frames already queued
@@ -113,7 +125,6 @@ func (s *Socket) closeAfterQueue(code websocket.StatusCode, reason string) {
 // closes the network connection itself, so a write in progress ends too.
 func (s *Socket) abort() {
 	s.requestClose(&closeRequest{abort: true})
-	s.readCancel()
 	_ = s.conn.CloseNow()
 }
 
@@ -134,78 +145,102 @@ func (s *Socket) requestClose(c *closeRequest) {
 		q.bytes = 0
 		q.dropped.Store(true)
 	}
+	s.startWriterLocked()
 	q.mu.Unlock()
 	s.closed.Store(true)
 	s.cancel()
-	s.signal()
 }
 
-// writeLoop is the socket's only writer. It owns every Write and Close of
-// the connection.
+// writeLoop writes the queued frames, batch by batch, and returns when the
+// queue is empty, or once it closed the connection. It owns every Write and
+// Close of the connection while it runs.
 func (s *Socket) writeLoop() {
-	defer close(s.out.done)
 	q := &s.out
 	maxChunk := s.srv.opts.MaxChunkChars
 	typ := websocket.MessageText
 	if s.codec.Binary() {
 		typ = websocket.MessageBinary
 	}
+	idle := 0
 	for {
 		q.mu.Lock()
-		for len(q.frames) == 0 && q.closing == nil {
-			q.mu.Unlock()
-			<-q.wake
-			q.mu.Lock()
-		}
 		batch := q.frames
+		closing := q.closing
+		if len(batch) == 0 && closing == nil && idle < writerLinger {
+			// Publications often come in bursts: yield a little before
+			// ending, so the next frames join this writer's next batch
+			// instead of starting a new goroutine.
+			q.mu.Unlock()
+			idle++
+			runtime.Gosched()
+			continue
+		}
+		if len(batch) == 0 {
+			if closing != nil {
+				q.finished = true
+				q.mu.Unlock()
+				s.finishClose(closing)
+				close(q.done)
+				return
+			}
+			q.running = false
+			q.mu.Unlock()
+			return
+		}
 		q.frames = q.spare[:0]
 		q.spare = nil
 		q.dropped.Store(false)
-		closing := q.closing
-		if len(batch) == 0 && closing != nil {
-			q.mu.Unlock()
-			s.finishClose(closing)
-			return
-		}
 		q.mu.Unlock()
+		idle = 0
 
 		// The batch's bytes stay counted against MaxQueueBytes until it is
 		// written: the bound covers everything not yet on the wire.
-		written := 0
-		if s.cork != nil {
-			s.cork.cork()
+		if !s.writeBatch(typ, batch, maxChunk) {
+			q.mu.Lock()
+			q.finished = true
+			q.mu.Unlock()
+			s.conn.CloseNow()
+			close(q.done)
+			return
 		}
-		for i, f := range batch {
-			if !s.writeFrame(typ, f, maxChunk) {
-				s.conn.CloseNow()
-				if s.cork != nil {
-					_ = s.cork.uncork()
-				}
-				return
-			}
-			written += len(f.data)
-			batch[i] = outFrame{}
-			if q.dropped.Load() {
-				break
-			}
-		}
-		if s.cork != nil {
-			q.writingSince.Store(time.Now().UnixNano())
-			err := s.cork.uncork()
-			q.writingSince.Store(0)
-			if err != nil {
-				s.conn.CloseNow()
-				return
-			}
-		}
-		clear(batch)
-		q.mu.Lock()
-		if !q.dropped.Load() {
-			q.bytes -= written
-		}
-		q.spare = batch[:0]
-		q.mu.Unlock()
 	}
+}
+
+// writeBatch writes frames through the corked connection, so that they
+// leave together, and reports success.
+func (s *Socket) writeBatch(typ websocket.MessageType, batch []outFrame, maxChunk int) bool {
+	q := &s.out
+	written := 0
+	if s.cork != nil {
+		s.cork.cork()
+	}
+	ok := true
+	for i, f := range batch {
+		if !s.writeFrame(typ, f, maxChunk) {
+			ok = false
+			break
+		}
+		written += len(f.data)
+		batch[i] = outFrame{}
+		if q.dropped.Load() {
+			break
+		}
+	}
+	if s.cork != nil {
+		q.writingSince.Store(time.Now().UnixNano())
+		if err := s.cork.uncork(); err != nil {
+			ok = false
+		}
+		q.writingSince.Store(0)
+	}
+	clear(batch)
+	q.mu.Lock()
+	if !q.dropped.Load() {
+		q.bytes -= written
+	}
+	q.spare = batch[:0]
+	q.mu.Unlock()
+	return ok
 }
 
 // writeFrame writes one frame (in chunks when MaxChunkChars asks for it) and
@@ -255,7 +290,7 @@ func (s *Socket) finishClose(c *closeRequest) {
 	_ = s.conn.Close(c.code, c.reason)
 }
 
-// stopWriter makes the writer drop the connection and waits for it.
+// stopWriter makes the writer drop the connection and waits until it has.
 func (s *Socket) stopWriter() {
 	s.requestClose(&closeRequest{abort: true})
 	<-s.out.done
