@@ -3,9 +3,13 @@ package nes
 import (
 	"bufio"
 	"bytes"
+	"encoding/binary"
+	"errors"
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
+	"time"
 )
 
 // Buffers of the connections the server takes over. coder/websocket reads
@@ -54,10 +58,11 @@ type corkConn struct {
 	net.Conn
 	pending []byte // read before the connection's own bytes; reader only
 
-	mu     sync.Mutex // orders buffered and direct writes
-	corked bool
-	buf    *[]byte
-	err    error // the first failed write
+	mu      sync.Mutex // orders buffered and direct writes
+	corked  bool
+	buf     *[]byte
+	err     error         // the first failed write
+	writing *atomic.Int64 // set to the start of a write in progress (unix nanos), for the watchdog
 }
 
 var corkBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
@@ -118,8 +123,51 @@ func (c *corkConn) uncork() error {
 
 func (c *corkConn) flushLocked() error {
 	if c.err == nil && len(*c.buf) > 0 {
+		if c.writing != nil {
+			c.writing.Store(time.Now().UnixNano())
+		}
 		_, c.err = c.Conn.Write(*c.buf)
+		if c.writing != nil {
+			c.writing.Store(0)
+		}
 	}
 	*c.buf = (*c.buf)[:0]
 	return c.err
+}
+
+// writeMessage adds p to the batch as one unfragmented, unmasked websocket
+// data frame (RFC 6455 §5.2), text or binary. The socket's writer uses it
+// instead of the websocket library's Write when no extension is in use: the
+// frame is what the library would write, without its per-frame locking.
+// Control frames (pong, close) still come from the library, whole, through
+// Write, so frames never interleave. It must be called while corked.
+func (c *corkConn) writeMessage(binaryFrame bool, p []byte) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.err != nil {
+		return c.err
+	}
+	if !c.corked {
+		return errors.New("nes: writeMessage on an uncorked connection")
+	}
+	op := byte(0x1) // text
+	if binaryFrame {
+		op = 0x2
+	}
+	b := append(*c.buf, 0x80|op) // FIN
+	switch n := len(p); {
+	case n < 126:
+		b = append(b, byte(n))
+	case n <= 0xffff:
+		b = append(b, 126)
+		b = binary.BigEndian.AppendUint16(b, uint16(n))
+	default:
+		b = append(b, 127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	*c.buf = append(b, p...)
+	if len(*c.buf) >= corkFlushBytes {
+		return c.flushLocked()
+	}
+	return nil
 }

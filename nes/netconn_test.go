@@ -244,3 +244,69 @@ func TestQueuedFramesShareAWrite(t *testing.T) {
 		t.Fatalf("50 publications took %d writes, want 2 (the first, then the 49 queued behind it)", gc.writes)
 	}
 }
+
+func TestWriteMessageFraming(t *testing.T) {
+	for _, n := range []int{0, 1, 125, 126, 127, 65535, 65536, 70000} {
+		for _, bin := range []bool{false, true} {
+			rc := &recordConn{}
+			c := &corkConn{Conn: rc}
+			c.cork()
+			p := bytes.Repeat([]byte("a"), n)
+			if err := c.writeMessage(bin, p); err != nil {
+				t.Fatal(err)
+			}
+			if err := c.uncork(); err != nil {
+				t.Fatal(err)
+			}
+			var all []byte
+			for _, w := range rc.calls() {
+				all = append(all, w...)
+			}
+			op := byte(0x81)
+			if bin {
+				op = 0x82
+			}
+			if all[0] != op {
+				t.Fatalf("n=%d: first byte %#x, want %#x", n, all[0], op)
+			}
+			var length, head int
+			switch l := all[1]; {
+			case l < 126:
+				length, head = int(l), 2
+			case l == 126:
+				length, head = int(all[2])<<8|int(all[3]), 4
+			default:
+				for _, b := range all[2:10] {
+					length = length<<8 | int(b)
+				}
+				head = 10
+			}
+			if all[1]&0x80 != 0 || length != n || len(all) != head+n || !bytes.Equal(all[head:], p) {
+				t.Fatalf("n=%d: frame of %d bytes with length %d and header %d", n, len(all), length, head)
+			}
+		}
+	}
+	if err := (&corkConn{Conn: &recordConn{}}).writeMessage(false, []byte("x")); err == nil {
+		t.Fatal("writeMessage uncorked succeeded")
+	}
+}
+
+// Messages of every length class reach a real websocket client, in both
+// encodings, through the writer's own framing.
+func TestLargeAndSmallPublications(t *testing.T) {
+	srv, err := New(quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, srv.Subscription("/feed", SubscriptionOptions{}))
+	url := newHTTPServer(t, srv)
+	defer func() { _ = srv.Shutdown(context.Background()) }()
+	c := dial(t, url, nil)
+	c.hello("/feed")
+	for _, n := range []int{0, 100, 126, 65535, 70000} {
+		msg := strings.Repeat("é", n/2)
+		must(t, srv.Publish(context.Background(), "/feed", msg))
+		c.expect(`{"type":"pub","path":"/feed","message":"` + msg + `"}`)
+	}
+	c.conn.CloseNow()
+}

@@ -63,7 +63,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // serveConn runs a socket on an accepted connection until it closes.
 func (s *Server) serveConn(r *http.Request, conn wsConn, cork *corkConn, codec int) {
 	sock := s.newSocket(r, conn, codec)
-	sock.cork = cork
+	if cork != nil {
+		sock.cork = cork
+		cork.writing = &sock.out.writingSince
+		sock.directFrames = !s.opts.Compression
+	}
 	if !s.register(sock) {
 		s.stats.rejected.Add(1)
 		_ = conn.Close(CloseTooManyConnections, "too many connections")

@@ -31,15 +31,18 @@ type wsConn interface {
 // enqueue a frame and return without waiting for the network; frames are
 // written in the order they were enqueued.
 type Socket struct {
-	srv        *Server
-	id         string
-	conn       wsConn
-	cork       *corkConn // conn's network connection; nil in tests with fake conns
-	codec      protocol.Codec
-	codecIdx   int // index in Server.codecs
-	remoteAddr string
-	upgrade    *http.Request // the upgrade request (headers and cookies)
-	created    time.Time
+	srv  *Server
+	id   string
+	conn wsConn
+	cork *corkConn // conn's network connection; nil in tests with fake conns
+	// directFrames: the writer frames messages itself into cork (no
+	// websocket extension in use), instead of calling conn.Write.
+	directFrames bool
+	codec        protocol.Codec
+	codecIdx     int // index in Server.codecs
+	remoteAddr   string
+	upgrade      *http.Request // the upgrade request (headers and cookies)
+	created      time.Time
 
 	ctx    context.Context // ends when the socket starts closing
 	cancel context.CancelFunc

@@ -227,11 +227,9 @@ func (s *Socket) writeBatch(typ websocket.MessageType, batch []outFrame, maxChun
 		}
 	}
 	if s.cork != nil {
-		q.writingSince.Store(time.Now().UnixNano())
-		if err := s.cork.uncork(); err != nil {
+		if err := s.cork.uncork(); err != nil { // the watchdog watches its write
 			ok = false
 		}
-		q.writingSince.Store(0)
 	}
 	clear(batch)
 	q.mu.Lock()
@@ -248,22 +246,32 @@ func (s *Socket) writeBatch(typ websocket.MessageType, batch []outFrame, maxChun
 // than WriteTimeout.
 func (s *Socket) writeFrame(typ websocket.MessageType, f outFrame, maxChunk int) bool {
 	q := &s.out
-	q.writingSince.Store(time.Now().UnixNano())
+	write := func(p []byte) error {
+		if s.directFrames {
+			return s.cork.writeMessage(typ == websocket.MessageBinary, p)
+		}
+		return s.conn.Write(context.Background(), typ, p)
+	}
+	if !s.directFrames {
+		q.writingSince.Store(time.Now().UnixNano())
+	}
 	var err error
 	if maxChunk > 0 && !s.codec.Binary() {
 		if chunks := protocol.Chunks(f.data, maxChunk); chunks != nil {
 			for _, c := range chunks {
-				if err = s.conn.Write(context.Background(), typ, c); err != nil {
+				if err = write(c); err != nil {
 					break
 				}
 			}
 		} else {
-			err = s.conn.Write(context.Background(), typ, f.data)
+			err = write(f.data)
 		}
 	} else {
-		err = s.conn.Write(context.Background(), typ, f.data)
+		err = write(f.data)
 	}
-	q.writingSince.Store(0)
+	if !s.directFrames {
+		q.writingSince.Store(0)
+	}
 	if err != nil {
 		return false
 	}
