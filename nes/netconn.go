@@ -7,6 +7,7 @@ import (
 	"errors"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -54,16 +55,27 @@ func (u *upgradeWriter) Unwrap() http.ResponseWriter { return u.ResponseWriter }
 // collected in a pooled buffer and go out together at uncork: the frames of
 // one writer batch leave in one system call instead of one each. Uncorked,
 // writes go straight through (control frames written by the reading side).
+//
+// A corked flush may have a time budget: the server's shared writers must
+// not wait for a client that reads slowly. A flush over budget keeps the
+// unwritten rest (errSlowWrite), and the socket's own goroutine writes it
+// without a budget (flushRest). Until then every write, control frames
+// included, joins the rest, so frames never interleave.
 type corkConn struct {
 	net.Conn
 	pending []byte // read before the connection's own bytes; reader only
 
 	mu      sync.Mutex // orders buffered and direct writes
 	corked  bool
+	budget  time.Duration // of one corked flush; 0: none
+	slow    bool          // buf holds the rest of a flush over budget
 	buf     *[]byte
 	err     error         // the first failed write
 	writing *atomic.Int64 // set to the start of a write in progress (unix nanos), for the watchdog
 }
+
+// errSlowWrite reports a flush over its budget; the rest is kept.
+var errSlowWrite = errors.New("nes: write over budget")
 
 var corkBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
@@ -85,54 +97,112 @@ func (c *corkConn) Write(p []byte) (int, error) {
 	if c.err != nil {
 		return 0, c.err
 	}
-	if !c.corked {
+	if c.buf == nil { // neither corked nor holding a rest
+		c.watch(true)
 		n, err := c.Conn.Write(p)
+		c.watch(false)
 		c.err = err
 		return n, err
 	}
 	*c.buf = append(*c.buf, p...)
-	if len(*c.buf) >= corkFlushBytes {
-		if err := c.flushLocked(); err != nil {
+	if c.corked && !c.slow && len(*c.buf) >= corkFlushBytes {
+		if err := c.flushLocked(); err != nil && err != errSlowWrite {
 			return 0, err
 		}
 	}
 	return len(p), nil
 }
 
-// cork starts collecting writes.
-func (c *corkConn) cork() {
+// cork starts collecting writes; a flush until uncork may block for at most
+// budget (0: no limit).
+func (c *corkConn) cork(budget time.Duration) {
 	c.mu.Lock()
 	c.corked = true
-	c.buf = corkBuffers.Get().(*[]byte)
+	c.budget = budget
+	if c.buf == nil {
+		c.buf = corkBuffers.Get().(*[]byte)
+	}
 	c.mu.Unlock()
 }
 
-// uncork writes what was collected and lets writes through again.
+// uncork writes what was collected and lets writes through again. It
+// returns errSlowWrite when the budget ran out: the rest stays, for
+// flushRest.
 func (c *corkConn) uncork() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	err := c.flushLocked()
 	c.corked = false
+	if err == errSlowWrite {
+		return err
+	}
+	c.releaseLocked()
+	return err
+}
+
+// flushRest writes the rest a flush over budget left, without a budget.
+func (c *corkConn) flushRest() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.buf == nil {
+		return c.err
+	}
+	c.budget, c.slow = 0, false
+	err := c.flushLocked()
+	c.releaseLocked()
+	return err
+}
+
+func (c *corkConn) releaseLocked() {
+	if c.buf == nil {
+		return
+	}
 	if cap(*c.buf) <= corkFlushBytes*2 {
 		*c.buf = (*c.buf)[:0]
 		corkBuffers.Put(c.buf)
 	}
 	c.buf = nil
-	return err
+}
+
+func (c *corkConn) watch(start bool) {
+	if c.writing == nil {
+		return
+	}
+	if start {
+		c.writing.Store(time.Now().UnixNano())
+	} else {
+		c.writing.Store(0)
+	}
 }
 
 func (c *corkConn) flushLocked() error {
-	if c.err == nil && len(*c.buf) > 0 {
-		if c.writing != nil {
-			c.writing.Store(time.Now().UnixNano())
-		}
-		_, c.err = c.Conn.Write(*c.buf)
-		if c.writing != nil {
-			c.writing.Store(0)
+	if c.err != nil {
+		return c.err
+	}
+	if c.slow {
+		return errSlowWrite
+	}
+	if len(*c.buf) == 0 {
+		return nil
+	}
+	if c.budget > 0 {
+		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.budget))
+	}
+	c.watch(true)
+	n, err := c.Conn.Write(*c.buf)
+	c.watch(false)
+	if c.budget > 0 {
+		_ = c.Conn.SetWriteDeadline(time.Time{})
+		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
+			rest := copy(*c.buf, (*c.buf)[n:])
+			*c.buf = (*c.buf)[:rest]
+			c.slow = true
+			return errSlowWrite
 		}
 	}
+	c.err = err
 	*c.buf = (*c.buf)[:0]
-	return c.err
+	return err
 }
 
 // writeMessage adds p to the batch as one unfragmented, unmasked websocket
@@ -166,8 +236,10 @@ func (c *corkConn) writeMessage(binaryFrame bool, p []byte) error {
 		b = binary.BigEndian.AppendUint64(b, uint64(n))
 	}
 	*c.buf = append(b, p...)
-	if len(*c.buf) >= corkFlushBytes {
-		return c.flushLocked()
+	if !c.slow && len(*c.buf) >= corkFlushBytes {
+		if err := c.flushLocked(); err != errSlowWrite {
+			return err
+		}
 	}
 	return nil
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // recordConn records every Write as one call.
@@ -47,7 +49,7 @@ func TestCorkConnBatchesWrites(t *testing.T) {
 	if _, err := c.Write([]byte("a")); err != nil {
 		t.Fatal(err)
 	}
-	c.cork()
+	c.cork(0)
 	for _, s := range []string{"b", "cc", "ddd"} {
 		if n, err := c.Write([]byte(s)); err != nil || n != len(s) {
 			t.Fatalf("corked Write = %d, %v", n, err)
@@ -64,7 +66,7 @@ func TestCorkConnBatchesWrites(t *testing.T) {
 		t.Fatalf("writes %q, want [a bccddd]", got)
 	}
 	// An empty batch writes nothing.
-	c.cork()
+	c.cork(0)
 	if err := c.uncork(); err != nil || len(rc.calls()) != 2 {
 		t.Fatalf("empty batch: %v, %d writes", err, len(rc.calls()))
 	}
@@ -73,7 +75,7 @@ func TestCorkConnBatchesWrites(t *testing.T) {
 func TestCorkConnFlushesLargeBatches(t *testing.T) {
 	rc := &recordConn{}
 	c := &corkConn{Conn: rc}
-	c.cork()
+	c.cork(0)
 	chunk := bytes.Repeat([]byte("x"), 1000)
 	for range 100 {
 		if _, err := c.Write(chunk); err != nil {
@@ -99,7 +101,7 @@ func TestCorkConnErrorsStick(t *testing.T) {
 	boom := errors.New("boom")
 	rc := &recordConn{fail: boom}
 	c := &corkConn{Conn: rc}
-	c.cork()
+	c.cork(0)
 	_, _ = c.Write([]byte("x"))
 	if err := c.uncork(); !errors.Is(err, boom) {
 		t.Fatalf("uncork = %v, want boom", err)
@@ -190,6 +192,10 @@ func (c *gateConn) Write(p []byte) (int, error) {
 	return c.Conn.Write(p)
 }
 
+// SetWriteDeadline is ignored: the gate stands for a write in progress, not
+// a slow client.
+func (c *gateConn) SetWriteDeadline(time.Time) error { return nil }
+
 type gateListener struct {
 	net.Listener
 	conns chan *gateConn
@@ -250,7 +256,7 @@ func TestWriteMessageFraming(t *testing.T) {
 		for _, bin := range []bool{false, true} {
 			rc := &recordConn{}
 			c := &corkConn{Conn: rc}
-			c.cork()
+			c.cork(0)
 			p := bytes.Repeat([]byte("a"), n)
 			if err := c.writeMessage(bin, p); err != nil {
 				t.Fatal(err)
@@ -309,4 +315,61 @@ func TestLargeAndSmallPublications(t *testing.T) {
 		c.expect(`{"type":"pub","path":"/feed","message":"` + msg + `"}`)
 	}
 	c.conn.CloseNow()
+}
+
+// A client that stops reading does not hold up the others: once its
+// connection stops taking bytes, its frames are written by a goroutine of
+// its own, and it still gets everything when it reads again.
+func TestStalledClientDoesNotDelayOthers(t *testing.T) {
+	srv, err := New(Options{Heartbeat: Heartbeat{Disabled: true}, MaxQueueBytes: 64 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	must(t, srv.Subscription("/feed", SubscriptionOptions{}))
+	url := newHTTPServer(t, srv)
+	defer func() { _ = srv.Shutdown(context.Background()) }()
+
+	// The stalled client does not read for now.
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	stalled, _, err := websocket.Dial(ctx, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stalled.SetReadLimit(1 << 20)
+	defer stalled.CloseNow()
+	must(t, stalled.Write(ctx, websocket.MessageText, []byte(`{"type":"hello","version":"2","id":1,"subs":["/feed"]}`)))
+	if _, _, err := stalled.Read(ctx); err != nil {
+		t.Fatal(err)
+	}
+	fast := dial(t, url, nil)
+	fast.hello("/feed")
+
+	const n, size = 600, 32 << 10 // 19.7 MB: far more than the connection's buffers take
+	payload := strings.Repeat("z", size)
+	start := time.Now()
+	for i := range n {
+		must(t, srv.Publish(context.Background(), "/feed", map[string]any{"i": i, "p": payload}))
+	}
+	for i := range n {
+		got := fast.recv()
+		if !strings.Contains(got, `"i":`+strconv.Itoa(i)+`,`) {
+			t.Fatalf("fast client: message %d is %.40s", i, got)
+		}
+	}
+	t.Logf("fast client done after %v", time.Since(start))
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("the reading client needed %v for %d messages while another stalled", d, n)
+	}
+	// The stalled client reads again and gets every message, in order.
+	for i := range n {
+		_, data, err := stalled.Read(ctx)
+		if err != nil {
+			t.Fatalf("stalled client, message %d: %v", i, err)
+		}
+		if !strings.Contains(string(data), `"i":`+strconv.Itoa(i)+`,`) {
+			t.Fatalf("stalled client: message %d is %.40s", i, data)
+		}
+	}
+	fast.conn.CloseNow()
 }

@@ -57,6 +57,8 @@ type Server struct {
 	stopBeat chan struct{}
 	beatOnce sync.Once
 
+	writers *writers
+
 	broker  Broker
 	startMu sync.Mutex // serializes Start; held only while the broker starts
 	started atomic.Bool
@@ -114,6 +116,7 @@ func New(opts Options) (*Server, error) {
 	if s.broker == nil {
 		s.broker = NewMemoryBroker()
 	}
+	s.writers = newWriters(s)
 	for _, c := range []protocol.Codec{protocol.JSON(), protocol.MessagePack()} {
 		ping, err := c.AppendEncode(nil, &protocol.Ping{})
 		if err != nil {

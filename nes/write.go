@@ -2,7 +2,6 @@ package nes
 
 import (
 	"context"
-	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,10 +33,6 @@ const (
 	CloseTooManyConnections = websocket.StatusTryAgainLater
 	closeGoingAway          = websocket.StatusGoingAway
 )
-
-// writerLinger is how many times a writer that emptied its queue yields
-// before it ends.
-const writerLinger = 2
 
 // initialQueueFrames is the capacity a socket's queue starts with at its
 // first frame; it grows as needed (the bound is in bytes, not frames).
@@ -103,16 +98,15 @@ func (s *Socket) enqueue(frame []byte, ping bool) error {
 	return nil
 }
 
-// startWriterLocked starts a writer goroutine unless one is running or the
-// connection is already closed. The socket's read loop waits for the last
-// writer (stopWriter) before the socket leaves the server.
+// startWriterLocked hands the socket to the server's writers unless it is
+// already with them or its connection is closed. Called with s.out.mu held.
 func (s *Socket) startWriterLocked() {
 	q := &s.out
 	if q.running || q.finished {
 		return
 	}
 	q.running = true
-	go s.writeLoop()
+	s.srv.writers.submit(s)
 }
 
 // closeAfterQueue closes the socket with code once the frames already queued
@@ -151,73 +145,102 @@ func (s *Socket) requestClose(c *closeRequest) {
 	s.cancel()
 }
 
-// writeLoop writes the queued frames, batch by batch, and returns when the
-// queue is empty, or once it closed the connection. It owns every Write and
-// Close of the connection while it runs.
-func (s *Socket) writeLoop() {
+// writeOnce writes the frames queued now as one batch, or closes the
+// connection once the queue is empty and a close was requested. budget
+// bounds how long the batch's write may block (0: no bound; see corkConn).
+// It reports whether the socket must be served again (it wrote a batch, and
+// more may have come meanwhile); false means it went idle, was closed, or
+// was handed to a goroutine of its own (a close handshake, or a client too
+// slow for the budget). Only one writer serves a socket at a time.
+func (s *Socket) writeOnce(budget time.Duration) bool {
 	q := &s.out
-	maxChunk := s.srv.opts.MaxChunkChars
+	q.mu.Lock()
+	batch := q.frames
+	closing := q.closing
+	if len(batch) == 0 {
+		if closing != nil {
+			q.finished = true
+			q.mu.Unlock()
+			// The close handshake waits for the client: not on a shared
+			// writer.
+			s.srv.wg.Add(1)
+			go func() {
+				defer s.srv.wg.Done()
+				s.finishClose(closing)
+				close(q.done)
+			}()
+			return false
+		}
+		q.running = false
+		q.mu.Unlock()
+		return false
+	}
+	q.frames = q.spare[:0]
+	q.spare = nil
+	q.dropped.Store(false)
+	q.mu.Unlock()
+
+	// The batch's bytes stay counted against MaxQueueBytes until it is
+	// written: the bound covers everything not yet on the wire.
 	typ := websocket.MessageText
 	if s.codec.Binary() {
 		typ = websocket.MessageBinary
 	}
-	idle := 0
-	for {
-		q.mu.Lock()
-		batch := q.frames
-		closing := q.closing
-		if len(batch) == 0 && closing == nil && idle < writerLinger {
-			// Publications often come in bursts: yield a little before
-			// ending, so the next frames join this writer's next batch
-			// instead of starting a new goroutine.
-			q.mu.Unlock()
-			idle++
-			runtime.Gosched()
-			continue
-		}
-		if len(batch) == 0 {
-			if closing != nil {
-				q.finished = true
-				q.mu.Unlock()
-				s.finishClose(closing)
-				close(q.done)
-				return
-			}
-			q.running = false
-			q.mu.Unlock()
-			return
-		}
-		q.frames = q.spare[:0]
-		q.spare = nil
-		q.dropped.Store(false)
-		q.mu.Unlock()
-		idle = 0
-
-		// The batch's bytes stay counted against MaxQueueBytes until it is
-		// written: the bound covers everything not yet on the wire.
-		if !s.writeBatch(typ, batch, maxChunk) {
-			q.mu.Lock()
-			q.finished = true
-			q.mu.Unlock()
-			s.conn.CloseNow()
-			close(q.done)
-			return
-		}
+	switch s.writeBatch(typ, batch, s.srv.opts.MaxChunkChars, budget) {
+	case batchWritten:
+		return true
+	case batchSlow:
+		s.srv.wg.Add(1)
+		go s.writeAlone()
+		return false
+	default:
+		s.writeFailed()
+		return false
 	}
 }
 
+// writeAlone serves a socket whose client reads too slowly for the shared
+// writers, on its own goroutine and without a budget, until its queue is
+// empty; the watchdog (WriteTimeout) still applies to every write.
+func (s *Socket) writeAlone() {
+	defer s.srv.wg.Done()
+	if err := s.cork.flushRest(); err != nil {
+		s.writeFailed()
+		return
+	}
+	for s.writeOnce(0) {
+	}
+}
+
+// writeFailed drops a connection whose write failed.
+func (s *Socket) writeFailed() {
+	q := &s.out
+	q.mu.Lock()
+	q.finished = true
+	q.mu.Unlock()
+	s.conn.CloseNow()
+	close(q.done)
+}
+
+// Outcomes of writeBatch.
+const (
+	batchWritten = iota
+	batchSlow    // written but for a rest, which the connection keeps
+	batchFailed
+)
+
 // writeBatch writes frames through the corked connection, so that they
-// leave together, and reports success.
-func (s *Socket) writeBatch(typ websocket.MessageType, batch []outFrame, maxChunk int) bool {
+// leave together.
+func (s *Socket) writeBatch(typ websocket.MessageType, batch []outFrame, maxChunk int, budget time.Duration) int {
 	q := &s.out
 	written := 0
 	if s.cork != nil {
-		s.cork.cork()
+		s.cork.cork(budget)
 	}
-	ok := true
+	result := batchWritten
 	for i, f := range batch {
 		if !s.writeFrame(typ, f, maxChunk) {
-			ok = false
+			result = batchFailed
 			break
 		}
 		written += len(f.data)
@@ -227,8 +250,11 @@ func (s *Socket) writeBatch(typ websocket.MessageType, batch []outFrame, maxChun
 		}
 	}
 	if s.cork != nil {
-		if err := s.cork.uncork(); err != nil { // the watchdog watches its write
-			ok = false
+		switch err := s.cork.uncork(); {
+		case err == errSlowWrite && result == batchWritten:
+			result = batchSlow
+		case err != nil && err != errSlowWrite:
+			result = batchFailed
 		}
 	}
 	clear(batch)
@@ -238,7 +264,7 @@ func (s *Socket) writeBatch(typ websocket.MessageType, batch []outFrame, maxChun
 	}
 	q.spare = batch[:0]
 	q.mu.Unlock()
-	return ok
+	return result
 }
 
 // writeFrame writes one frame (in chunks when MaxChunkChars asks for it) and

@@ -1,0 +1,67 @@
+package nes
+
+import (
+	"runtime"
+	"sync"
+	"time"
+)
+
+// writers serve the sockets that have frames to write, on a bounded number
+// of goroutines. A socket with frames waits in a FIFO; a writer takes the
+// first, writes what the socket has queued as one batch (one system call),
+// and puts it back at the end if it may have more. Under load the queue
+// grows, each socket gets more frames per batch and the cost per delivery
+// falls; when idle, no writer goroutine exists.
+type writers struct {
+	srv *Server
+
+	mu      sync.Mutex
+	ready   []*Socket // FIFO from head
+	head    int
+	running int
+	max     int
+}
+
+// sharedWriteBudget is how long a shared writer may wait for one client's
+// connection to take a batch; a slower client gets a goroutine of its own.
+const sharedWriteBudget = 2 * time.Millisecond
+
+func newWriters(srv *Server) *writers {
+	return &writers{srv: srv, max: max(2, runtime.GOMAXPROCS(0))}
+}
+
+// submit queues a socket that has frames (or a close) to write.
+func (w *writers) submit(s *Socket) {
+	w.mu.Lock()
+	if w.running >= w.max {
+		w.ready = append(w.ready, s)
+		w.mu.Unlock()
+		return
+	}
+	w.running++
+	w.srv.wg.Add(1)
+	w.mu.Unlock()
+	go w.run(s)
+}
+
+// run serves sockets until none is waiting.
+func (w *writers) run(s *Socket) {
+	defer w.srv.wg.Done()
+	for {
+		more := s.writeOnce(sharedWriteBudget)
+		w.mu.Lock()
+		if more {
+			w.ready = append(w.ready, s)
+		}
+		if w.head == len(w.ready) {
+			w.ready, w.head = w.ready[:0], 0
+			w.running--
+			w.mu.Unlock()
+			return
+		}
+		s = w.ready[w.head]
+		w.ready[w.head] = nil
+		w.head++
+		w.mu.Unlock()
+	}
+}
