@@ -2,6 +2,7 @@ package auth
 
 import (
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -198,10 +199,22 @@ func TestCookieTamper(t *testing.T) {
 		hostile = append(hostile, string(b))
 	}
 	for _, h := range hostile {
+		if sameBytes(v, h) {
+			// A change in the padding bits of base64's last character:
+			// the cookie is the same bytes, not a tampered one.
+			continue
+		}
 		if c, err := s.Open(h, testNow); !errors.Is(err, ErrInvalidCookie) {
 			t.Errorf("Open(%.40q) = %+v, %v", h, c, err)
 		}
 	}
+}
+
+// sameBytes reports whether two cookie values decode to the same bytes.
+func sameBytes(a, b string) bool {
+	da, erra := base64.URLEncoding.DecodeString(a)
+	db, errb := base64.URLEncoding.DecodeString(b)
+	return erra == nil && errb == nil && bytes.Equal(da, db)
 }
 
 func TestCookieTooLarge(t *testing.T) {
