@@ -34,10 +34,6 @@ const (
 	closeGoingAway          = websocket.StatusGoingAway
 )
 
-// initialQueueFrames is the capacity a socket's queue starts with at its
-// first frame; it grows as needed (the bound is in bytes, not frames).
-const initialQueueFrames = 8
-
 type outFrame struct {
 	data []byte // shared with other sockets: never modified
 	ping bool
@@ -88,10 +84,7 @@ func (s *Socket) enqueue(frame []byte, ping bool) error {
 		s.srv.log.Warn("nes: closing slow consumer", "socket", s.id)
 		return ErrSlowConsumer
 	}
-	if q.frames == nil {
-		q.frames = make([]outFrame, 0, initialQueueFrames)
-	}
-	q.frames = append(q.frames, outFrame{data: frame, ping: ping})
+	q.frames = appendFrame(q.frames, outFrame{data: frame, ping: ping})
 	q.bytes += len(frame)
 	s.startWriterLocked()
 	q.mu.Unlock()
@@ -170,6 +163,13 @@ func (s *Socket) writeOnce(budget time.Duration) bool {
 				close(q.done)
 			}()
 			return false
+		}
+		// Idle: a queue that grew for a burst gives its slices back; a
+		// small one keeps them for the next frames.
+		if cap(q.frames)+cap(q.spare) > keptQueueFrames {
+			putFrames(q.frames)
+			putFrames(q.spare)
+			q.frames, q.spare = nil, nil
 		}
 		q.running = false
 		q.mu.Unlock()

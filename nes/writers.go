@@ -62,6 +62,12 @@ func (w *writers) run(s *Socket) {
 		s = w.ready[w.head]
 		w.ready[w.head] = nil
 		w.head++
+		if w.head >= 256 && 2*w.head >= len(w.ready) {
+			// Reuse the consumed front instead of growing the array.
+			n := copy(w.ready, w.ready[w.head:])
+			clear(w.ready[n:])
+			w.ready, w.head = w.ready[:n], 0
+		}
 		w.mu.Unlock()
 	}
 }
