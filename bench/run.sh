@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# Runs the side-by-side benchmark of nes for Go against hapi + @hapi/nes and
+# centrifuge on this machine, every scenario on a fresh server process, then
+# writes bench/results/latest.jsonl (the load tool's JSON lines),
+# latest.md (the table and the targets), latest.png (the chart), and the
+# table section of docs/benchmarks.md.
+#
+#   ./bench/run.sh            # the full run (about 10 minutes on 2 cores)
+#   QUICK=1 ./bench/run.sh    # small parameters: checks that everything works
+#
+# Needs Go 1.26 and Node 20 with npm; installs the hapi server's packages
+# from bench/hapi/package-lock.json. Traffic stays on 127.0.0.0/8.
+set -euo pipefail
+cd "$(dirname "$0")"
+bench=$PWD
+out=$bench/results
+bin=$bench/bin
+mkdir -p "$out" "$bin"
+ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
+echo "== open files per process: $(ulimit -n)"
+
+echo "== building (load tool, servers, report)"
+npm ci --prefix hapi --no-audit --no-fund --loglevel=error
+GOWORK=off go build -o "$bin/load" ./cmd/load
+GOWORK=off go build -o "$bin/nesserver" ./cmd/nesserver
+GOWORK=off go build -o "$bin/report" ./cmd/report
+(cd centrifuge && GOWORK=off go build -o "$bin/cfserver" .)
+
+if [ -n "${QUICK:-}" ]; then
+	subs_small=100 subs_large=1000 conns=1000 duration=2s rounds=2 slow_burst=2000
+else
+	subs_small=1000 subs_large=10000 conns=10000 duration=10s rounds=3 slow_burst=10000
+fi
+
+results=$out/latest.jsonl
+: >"$results"
+log=$out/latest.log
+: >"$log"
+
+# The servers stop when their stdin ends: give them one that stays open.
+stdin_fifo=$out/.stdin
+rm -f "$stdin_fifo"
+mkfifo "$stdin_fifo"
+exec 7<>"$stdin_fifo"
+trap 'rm -f "$stdin_fifo"' EXIT
+
+server_pid=""
+# start NAME: starts a fresh server, sets server_pid, http_url and ws_url.
+start() {
+	local name=$1 listen=$out/.listen
+	: >"$listen"
+	case $name in
+	nes-go) "$bin/nesserver" -addr 127.0.0.1:0 <"$stdin_fifo" >"$listen" 2>>"$log" & ;;
+	hapi-nes) node hapi/server.js -addr 127.0.0.1:0 <"$stdin_fifo" >"$listen" 2>>"$log" & ;;
+	centrifuge) "$bin/cfserver" -addr 127.0.0.1:0 <"$stdin_fifo" >"$listen" 2>>"$log" & ;;
+	esac
+	server_pid=$!
+	for _ in $(seq 300); do
+		if grep -q '^LISTENING ' "$listen"; then break; fi
+		sleep 0.1
+	done
+	http_url=$(awk '/^LISTENING /{print $2; exit}' "$listen")
+	if [ -z "$http_url" ]; then
+		echo "run.sh: $name did not start; its log:" >&2
+		tail -20 "$log" >&2
+		exit 1
+	fi
+	case $name in
+	nes-go) ws_url=ws${http_url#http}/nes proto=nes ;;
+	hapi-nes) ws_url=ws${http_url#http}/ proto=nes ;;
+	centrifuge) ws_url=ws${http_url#http}/connection/websocket proto=centrifuge ;;
+	esac
+}
+
+stop() {
+	kill -TERM "$server_pid" 2>/dev/null || true
+	for _ in $(seq 100); do
+		kill -0 "$server_pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$server_pid" 2>/dev/null || true
+	wait "$server_pid" 2>/dev/null || true
+	sleep 1 # let the kernel settle the closed connections
+}
+
+# scenario NAME ARGS...: one scenario on a fresh server NAME.
+scenario() {
+	local name=$1
+	shift
+	start "$name"
+	echo "== $name: $*"
+	if ! "$bin/load" -label "$name" -proto "$proto" -ws "$ws_url" -http "$http_url" -pid "$server_pid" "$@" >>"$results" 2>>"$log"; then
+		echo "run.sh: $name $* failed; the log's end:" >&2
+		tail -5 "$log" >&2
+	fi
+	stop
+}
+
+for name in nes-go hapi-nes centrifuge; do
+	scenario "$name" -scenario fanout -subs "$subs_small" -burst 200 -size 100 -rounds "$rounds"
+	scenario "$name" -scenario fanout -subs "$subs_large" -burst 200 -size 100 -rounds "$rounds" -wait 180s
+	scenario "$name" -scenario conns -conns "$conns"
+	scenario "$name" -scenario rtt -clients 50 -duration "$duration"
+	scenario "$name" -scenario connect -concurrency 50 -duration 5s
+	scenario "$name" -scenario slow -subs 100 -burst "$slow_burst" -size 1000 -wait 180s
+done
+scenario nes-go -scenario httprtt -clients 50 -duration "$duration"
+
+echo "== go test -bench BenchmarkPublish (allocations per publish)"
+(cd .. && go test -run XXX -bench 'BenchmarkPublish$' -benchmem -benchtime 2000x ./nes/) | tee "$out/gobench.txt"
+
+machine="Run of $(date -u +%Y-%m-%d) on $(nproc) CPUs ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(go version | awk '{print $3}'), Node $(node --version); command: \`./bench/run.sh\`${QUICK:+ (QUICK=1)}."
+docs=()
+if [ -z "${QUICK:-}" ]; then docs=(-docs ../docs/benchmarks.md); fi
+"$bin/report" -results "$results" -gobench "$out/gobench.txt" -md "$out/latest.md" -png "$out/latest.png" -machine "$machine" "${docs[@]}"
+echo "== wrote $out/latest.md, $out/latest.png${docs:+ and docs/benchmarks.md}"
