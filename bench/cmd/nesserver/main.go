@@ -1,0 +1,174 @@
+// Command nesserver is the nes for Go side of the benchmarks: a chi router
+// with a nes.Server mounted at /nes, as a user would write it.
+//
+//	nesserver -addr 127.0.0.1:0 [-cpuprofile cpu.out] [-memprofile mem.out]
+//
+// Once listening it prints one line, "LISTENING http://HOST:PORT", and runs
+// until SIGINT, SIGTERM or the end of its stdin, then shuts down gracefully.
+//
+//	ws://HOST:PORT/nes       the nes websocket endpoint; clients subscribe to /rooms/{id}
+//	GET  /echo               {"ok":true}, over plain HTTP and over the socket
+//	POST /publish?path=/rooms/bench&n=200&size=100
+//	                         publishes n messages {"t":<unix ns>,"i":<index>,"pad":"xx…"}
+//	                         of size bytes each to path, then answers 204
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime"
+	"runtime/pprof"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/nes-go/nes/nes"
+)
+
+func main() {
+	addr := flag.String("addr", "127.0.0.1:0", "listen address")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until shutdown")
+	memProfile := flag.String("memprofile", "", "write a heap profile to this file at shutdown")
+	flag.Parse()
+
+	if err := run(*addr, *cpuProfile, *memProfile); err != nil {
+		fmt.Fprintln(os.Stderr, "nesserver:", err)
+		os.Exit(1)
+	}
+}
+
+func run(addr, cpuProfile, memProfile string) error {
+	srv, err := nes.New(nes.Options{
+		// The load tool sends no Origin header, which the default check
+		// accepts already; this makes the server accept any origin, like
+		// the hapi and centrifuge servers it is compared with.
+		InsecureSkipOriginCheck: true,
+	})
+	if err != nil {
+		return err
+	}
+	if err := srv.Subscription("/rooms/{id}", nes.SubscriptionOptions{}); err != nil {
+		return err
+	}
+
+	r := chi.NewRouter()
+	r.Get("/echo", echo)
+	r.Post("/publish", publish(srv))
+	srv.Mount(r, "/nes")
+
+	if cpuProfile != "" {
+		f, err := os.Create(cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: r}
+	served := make(chan error, 1)
+	go func() { served <- hs.Serve(ln) }()
+	fmt.Printf("LISTENING http://%s\n", ln.Addr()) // os.Stdout is unbuffered
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	stdinClosed := make(chan struct{})
+	go func() {
+		io.Copy(io.Discard, os.Stdin) // returns at EOF: the parent closed our stdin
+		close(stdinClosed)
+	}()
+	select {
+	case <-ctx.Done():
+	case <-stdinClosed:
+	case err := <-served:
+		return err
+	}
+	stop()
+
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errHTTP := hs.Shutdown(sctx) // plain HTTP first; it does not wait for websockets
+	errNes := srv.Shutdown(sctx) // then the sockets and the server's goroutines
+	if err := errors.Join(errHTTP, errNes); err != nil {
+		return err
+	}
+
+	if memProfile != "" {
+		f, err := os.Create(memProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		runtime.GC() // up-to-date statistics
+		if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func echo(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Write([]byte(`{"ok":true}`))
+}
+
+// publish handles POST /publish?path=&n=&size=.
+func publish(srv *nes.Server) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		path := q.Get("path")
+		n, errN := strconv.Atoi(q.Get("n"))
+		size, errSize := strconv.Atoi(q.Get("size"))
+		if q.Get("size") == "" {
+			size, errSize = 100, nil
+		}
+		if path == "" || errN != nil || n < 0 || errSize != nil {
+			http.Error(w, "want ?path=/...&n=<count>[&size=<bytes>]", http.StatusBadRequest)
+			return
+		}
+		for i := range n {
+			msg := message(time.Now().UnixNano(), i, size)
+			if err := srv.Publish(r.Context(), path, json.RawMessage(msg)); err != nil {
+				status := http.StatusInternalServerError
+				if errors.Is(err, nes.ErrInvalidPath) {
+					status = http.StatusBadRequest
+				}
+				http.Error(w, err.Error(), status)
+				return
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}
+}
+
+// message returns {"t":t,"i":i,"pad":"xx…"}, padded to size bytes when the
+// object without padding is not already longer.
+func message(t int64, i, size int) []byte {
+	b := make([]byte, 0, max(size, 64))
+	b = append(b, `{"t":`...)
+	b = strconv.AppendInt(b, t, 10)
+	b = append(b, `,"i":`...)
+	b = strconv.AppendInt(b, int64(i), 10)
+	b = append(b, `,"pad":"`...)
+	for range size - len(b) - len(`"}`) {
+		b = append(b, 'x')
+	}
+	return append(b, `"}`...)
+}
