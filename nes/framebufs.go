@@ -14,7 +14,7 @@ const (
 	minFrameClass = 3  // 8 frames
 	// keptQueueFrames is the queue capacity an idle socket keeps (its two
 	// slices together); a larger queue goes back to the free lists.
-	keptQueueFrames = 64
+	keptQueueFrames = 16
 	// maxFreeBytes bounds the memory the free lists hold, all classes
 	// together.
 	maxFreeBytes = 32 << 20
@@ -46,6 +46,7 @@ func getFrames(n int) []outFrame {
 	for capacity < n {
 		capacity <<= 1
 	}
+
 	if c := frameClass(capacity); c >= 0 {
 		frameFree.mu.Lock()
 		l := frameFree.lists[c]

@@ -20,7 +20,7 @@ import (
 // and writes go through corking (below), not through the bufio.Writer.
 const (
 	connReadBuffer  = 512
-	connWriteBuffer = 256
+	connWriteBuffer = 160 // holds a whole control frame (at most 131 bytes), written in one piece
 	// corkFlushBytes flushes a batch early once this much is buffered.
 	corkFlushBytes = 64 << 10
 )

@@ -77,7 +77,7 @@ func (sock *Socket) buildRequest(m *protocol.Request) (*http.Request, string) {
 	if body != nil && !isString && header.Get("Content-Type") == "" {
 		header.Set("Content-Type", "application/json")
 	}
-	host := sock.upgrade.Host
+	host := sock.host
 	if h := header.Get("Host"); h != "" {
 		host = h
 	}

@@ -98,7 +98,8 @@ func (s *Server) newSocket(r *http.Request, conn wsConn, codec int) *Socket {
 		codec:      s.codecs[codec].codec,
 		codecIdx:   codec,
 		remoteAddr: r.RemoteAddr,
-		upgrade:    upgradeRequest(r),
+		header:     r.Header,
+		host:       r.Host,
 		created:    time.Now(),
 		subs:       make(map[string]*pathSubscribers),
 	}
@@ -106,24 +107,6 @@ func (s *Server) newSocket(r *http.Request, conn wsConn, codec int) *Socket {
 	sock.out.done = make(chan struct{})
 	sock.active.Store(true) // a new socket gets one free heartbeat cycle
 	return sock
-}
-
-// upgradeRequest keeps what a socket needs of its upgrade request (the
-// method, URL, headers, cookies, host and peer) and drops the rest, such as
-// its context and body, which belong to net/http's connection.
-func upgradeRequest(r *http.Request) *http.Request {
-	return &http.Request{
-		Method:     r.Method,
-		URL:        r.URL,
-		Proto:      r.Proto,
-		ProtoMajor: r.ProtoMajor,
-		ProtoMinor: r.ProtoMinor,
-		Header:     r.Header,
-		Host:       r.Host,
-		RemoteAddr: r.RemoteAddr,
-		RequestURI: r.RequestURI,
-		TLS:        r.TLS,
-	}
 }
 
 func (s *Server) register(sock *Socket) bool {
@@ -138,7 +121,7 @@ func (s *Server) register(sock *Socket) bool {
 
 // maxPendingFrames bounds the inbound frames read but not yet handled; a
 // client that pipelines more waits (the reader stops reading).
-const maxPendingFrames = 32
+const maxPendingFrames = 8
 
 // readLoop reads frames until the connection fails or closes, and hands them
 // to the socket's handler goroutine. Reading goes on while a message is being

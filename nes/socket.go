@@ -41,7 +41,8 @@ type Socket struct {
 	codec        protocol.Codec
 	codecIdx     int // index in Server.codecs
 	remoteAddr   string
-	upgrade      *http.Request // the upgrade request (headers and cookies)
+	header       http.Header // of the upgrade request (cookies included)
+	host         string      // of the upgrade request
 	created      time.Time
 
 	ctx    context.Context // ends when the socket starts closing
@@ -80,7 +81,7 @@ func (s *Socket) ID() string { return s.id }
 func (s *Socket) RemoteAddr() string { return s.remoteAddr }
 
 // Header returns a copy of the header of the websocket upgrade request.
-func (s *Socket) Header() http.Header { return s.upgrade.Header.Clone() }
+func (s *Socket) Header() http.Header { return s.header.Clone() }
 
 // App returns the application state stored with SetApp, or nil.
 func (s *Socket) App() any {
@@ -180,7 +181,9 @@ func (s *Socket) sendMessage(m protocol.Message) error {
 }
 
 // reply sends a reply to a client message; an encoding failure becomes a
-// 500 error reply with the same type and id.
+// 500 error reply with the same type and id. It runs on the goroutine that
+// handles the socket's messages, which writes the reply itself when no
+// writer is busy with the socket.
 func (s *Socket) reply(m protocol.Message, t string, id protocol.ID) {
 	frame, err := s.codec.AppendEncode(nil, m)
 	if err != nil {
@@ -191,7 +194,7 @@ func (s *Socket) reply(m protocol.Message, t string, id protocol.ID) {
 			return
 		}
 	}
-	_ = s.enqueue(frame, false)
+	_ = s.enqueueInline(frame)
 }
 
 var errInvalidJSON = errors.New("nes: message is a json.RawMessage that is not valid JSON")

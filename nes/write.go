@@ -64,7 +64,18 @@ type outQueue struct {
 
 // enqueue appends a frame for the writer. A socket whose queue would exceed
 // MaxQueueBytes is closed with CloseSlowConsumer.
-func (s *Socket) enqueue(frame []byte, ping bool) error {
+func (s *Socket) enqueue(frame []byte, ping bool) error { return s.push(frame, ping, false) }
+
+// enqueueInline is enqueue for a goroutine that serves this socket alone
+// (the one handling its messages): when no writer is serving the socket, it
+// writes the queue itself, which saves a reply the hop to a writer.
+func (s *Socket) enqueueInline(frame []byte) error { return s.push(frame, false, true) }
+
+// inlineBatches bounds the batches enqueueInline writes before it hands the
+// socket to the shared writers.
+const inlineBatches = 4
+
+func (s *Socket) push(frame []byte, ping, inline bool) error {
 	q := &s.out
 	q.mu.Lock()
 	if q.closing != nil {
@@ -86,8 +97,19 @@ func (s *Socket) enqueue(frame []byte, ping bool) error {
 	}
 	q.frames = appendFrame(q.frames, outFrame{data: frame, ping: ping})
 	q.bytes += len(frame)
-	s.startWriterLocked()
+	if !inline || q.running || q.finished {
+		s.startWriterLocked()
+		q.mu.Unlock()
+		return nil
+	}
+	q.running = true
 	q.mu.Unlock()
+	for i := 1; s.writeOnce(sharedWriteBudget); i++ {
+		if i == inlineBatches {
+			s.srv.writers.submit(s) // still running: the writers take over
+			break
+		}
+	}
 	return nil
 }
 
