@@ -10,6 +10,7 @@ import (
 	"os"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 )
 
@@ -39,6 +40,11 @@ func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		return nil, nil, err
 	}
 	cc := &corkConn{Conn: nc}
+	if sc, ok := nc.(syscall.Conn); ok && canTryWrite {
+		if rc, err := sc.SyscallConn(); err == nil {
+			cc.raw = rc
+		}
+	}
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Bytes the client sent right after the upgrade request.
 		b, _ := brw.Reader.Peek(n)
@@ -56,10 +62,12 @@ func (u *upgradeWriter) Unwrap() http.ResponseWriter { return u.ResponseWriter }
 // one writer batch leave in one system call instead of one each. Uncorked,
 // writes go straight through (control frames written by the reading side).
 //
-// A corked flush may have a time budget: the server's shared writers must
-// not wait for a client that reads slowly. A flush over budget keeps the
-// unwritten rest (errSlowWrite), and the socket's own goroutine writes it
-// without a budget (flushRest). Until then every write, control frames
+// A corked flush may have a budget: the server's shared writers must not
+// wait for a client that reads slowly. Where the platform allows, a shared
+// writer makes one non-blocking attempt (tryWrite); elsewhere the budget is
+// a write deadline. A flush that could not write everything keeps the rest
+// (errSlowWrite), and the socket's own goroutine writes it, waiting as long
+// as the client needs (flushRest, watched by WriteTimeout). Until then every write, control frames
 // included, joins the rest, so frames never interleave.
 type corkConn struct {
 	net.Conn
@@ -70,8 +78,9 @@ type corkConn struct {
 	budget  time.Duration // of one corked flush; 0: none
 	slow    bool          // buf holds the rest of a flush over budget
 	buf     *[]byte
-	err     error         // the first failed write
-	writing *atomic.Int64 // set to the start of a write in progress (unix nanos), for the watchdog
+	err     error           // the first failed write
+	writing *atomic.Int64   // set to the start of a write in progress (unix nanos), for the watchdog
+	raw     syscall.RawConn // for non-blocking attempts (tryWrite); nil: use a deadline
 }
 
 // errSlowWrite reports a flush over its budget; the rest is kept.
@@ -185,6 +194,16 @@ func (c *corkConn) flushLocked() error {
 	if len(*c.buf) == 0 {
 		return nil
 	}
+	if c.budget > 0 && c.raw != nil {
+		// A shared writer: one attempt, without waiting for the client.
+		n, err := tryWrite(c.raw, *c.buf)
+		if err == nil && n < len(*c.buf) {
+			return c.keepRest(n)
+		}
+		c.err = err
+		*c.buf = (*c.buf)[:0]
+		return err
+	}
 	if c.budget > 0 {
 		_ = c.Conn.SetWriteDeadline(time.Now().Add(c.budget))
 	}
@@ -194,15 +213,20 @@ func (c *corkConn) flushLocked() error {
 	if c.budget > 0 {
 		_ = c.Conn.SetWriteDeadline(time.Time{})
 		if err != nil && errors.Is(err, os.ErrDeadlineExceeded) {
-			rest := copy(*c.buf, (*c.buf)[n:])
-			*c.buf = (*c.buf)[:rest]
-			c.slow = true
-			return errSlowWrite
+			return c.keepRest(n)
 		}
 	}
 	c.err = err
 	*c.buf = (*c.buf)[:0]
 	return err
+}
+
+// keepRest keeps what a flush over budget left after its first n bytes.
+func (c *corkConn) keepRest(n int) error {
+	rest := copy(*c.buf, (*c.buf)[n:])
+	*c.buf = (*c.buf)[:rest]
+	c.slow = true
+	return errSlowWrite
 }
 
 // writeMessage adds p to the batch as one unfragmented, unmasked websocket

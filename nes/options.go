@@ -74,8 +74,9 @@ type Options struct {
 	// Zero means DefaultMaxQueueBytes.
 	MaxQueueBytes int
 
-	// WriteTimeout bounds the write of one frame. A socket whose write times
-	// out is closed. Zero means DefaultWriteTimeout.
+	// WriteTimeout bounds one write to a socket's connection (a batch of
+	// frames, at most 64 KiB). A socket whose write times out is closed.
+	// Zero means DefaultWriteTimeout.
 	WriteTimeout time.Duration
 
 	// Compression negotiates permessage-deflate (without context takeover)

@@ -22,8 +22,10 @@ type writers struct {
 	max     int
 }
 
-// sharedWriteBudget is how long a shared writer may wait for one client's
-// connection to take a batch; a slower client gets a goroutine of its own.
+// sharedWriteBudget marks the writes of shared writers, which must not wait
+// for a client: on Unix they make one non-blocking attempt, elsewhere they
+// wait at most this long. A client whose connection does not take a whole
+// batch gets a goroutine of its own.
 const sharedWriteBudget = 2 * time.Millisecond
 
 func newWriters(srv *Server) *writers {

@@ -86,6 +86,7 @@ type roundResult struct {
 	cpuOK      bool
 	hist       *stats.Hist
 	selfCPU    time.Duration
+	p99        float64 // slow: the worst burst's p99 (ms)
 }
 
 // burst publishes n messages and waits until every subscriber has them.

@@ -48,6 +48,7 @@ type config struct {
 	srcAddrs    int
 	wait        time.Duration
 	slowRcvBuf  int
+	slowBursts  int
 }
 
 func main() {
@@ -74,6 +75,7 @@ func main() {
 	flag.IntVar(&c.srcAddrs, "srcaddrs", 8, "spread client source addresses over 127.0.0.1..N (loopback targets only)")
 	flag.DurationVar(&c.wait, "wait", 60*time.Second, "bound on waiting for one burst's deliveries")
 	flag.IntVar(&c.slowRcvBuf, "slow-rcvbuf", 4096, "slow: SO_RCVBUF of the stalled subscriber (0 = kernel default)")
+	flag.IntVar(&c.slowBursts, "slow-bursts", 20, "slow: bursts of -burst messages, each delivered to the healthy subscribers before the next")
 	flag.Parse()
 	p, err := wire.ParseProto(proto)
 	if err != nil {
