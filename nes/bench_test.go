@@ -105,10 +105,13 @@ func waitDelivered(tb testing.TB, conns discardConns, want int64) {
 // warmUp publishes a few times and waits for delivery, so that queues have
 // reached their working size before measuring.
 func warmUp(tb testing.TB, srv *Server, conns discardConns, path string, msg any) {
-	const rounds = 200
+	const rounds = 3 * publishBurst
 	for i := 0; i < rounds; i++ {
 		if err := srv.Publish(context.Background(), path, msg); err != nil {
 			tb.Fatal(err)
+		}
+		if (i+1)%publishBurst == 0 {
+			waitDelivered(tb, conns, int64((i+1)*len(conns)))
 		}
 	}
 	waitDelivered(tb, conns, int64(rounds*len(conns)))

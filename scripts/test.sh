@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project: formatting and vet, the Go tests of every
 # package of every module (the core, broker/redis, broker/nats,
-# examples/chat) with the race detector (fuzz seed corpora included), the
+# examples/chat, bench, bench/centrifuge) with the race detector (fuzz seed corpora included), the
 # Node interop suite that drives the Go server with the official @hapi/nes
 # client, the reverse suite that drives a real hapi + nes server with the Go
 # client, and the broker conformance suites against a real redis-server and
@@ -40,7 +40,7 @@ if [ -n "$unformatted" ]; then
 fi
 
 # Each module is checked on its own go.mod (GOWORK=off), as its users get it.
-modules=(. broker/redis broker/nats examples/chat)
+modules=(. broker/redis broker/nats examples/chat bench bench/centrifuge)
 for m in "${modules[@]}"; do
 	echo "== go vet ($m)"
 	(cd "$m" && GOWORK=off go vet ./...)
