@@ -29,7 +29,7 @@ GOWORK=off go build -o "$bin/report" ./cmd/report
 if [ -n "${QUICK:-}" ]; then
 	subs_small=100 subs_large=1000 conns=1000 duration=2s rounds=2 slow_bursts=4
 else
-	subs_small=1000 subs_large=10000 conns=10000 duration=10s rounds=3 slow_bursts=20
+	subs_small=1000 subs_large=10000 conns=10000 duration=10s rounds=5 slow_bursts=20
 fi
 
 results=$out/latest.jsonl
@@ -101,10 +101,11 @@ for name in nes-go hapi-nes centrifuge; do
 	scenario "$name" -scenario fanout -subs "$subs_large" -burst 200 -size 100 -rounds "$rounds" -wait 180s
 	scenario "$name" -scenario conns -conns "$conns"
 	scenario "$name" -scenario rtt -clients 50 -duration "$duration"
-	scenario "$name" -scenario connect -concurrency 50 -duration 5s
 	# 20 bursts of 500 KB: the healthy subscribers keep up, the stalled one
 	# falls 10 MB behind (over nes's 4 MiB and centrifuge's 1 MiB bounds).
 	scenario "$name" -scenario slow -subs 100 -burst 500 -size 1000 -slow-bursts "$slow_bursts" -wait 180s
+	# Last: it leaves thousands of sockets in TIME_WAIT for a minute.
+	scenario "$name" -scenario connect -concurrency 50 -duration 5s
 done
 scenario nes-go -scenario httprtt -clients 50 -duration "$duration"
 
