@@ -2,8 +2,9 @@
 # Runs the side-by-side benchmark of nes for Go against hapi + @hapi/nes and
 # centrifuge on this machine, every scenario on a fresh server process, then
 # writes bench/results/latest.jsonl (the load tool's JSON lines),
-# latest.md (the table and the targets), latest.png (the chart), and the
-# table section of docs/benchmarks.md.
+# latest.md (the table and the targets), latest-gobench.txt, the chart
+# (docs/bench.png), and the table section of docs/benchmarks.md. A QUICK
+# run writes bench/results/quick.* only.
 #
 #   ./bench/run.sh            # the full run (about 10 minutes on 2 cores)
 #   QUICK=1 ./bench/run.sh    # small parameters: checks that everything works
@@ -32,9 +33,11 @@ else
 	subs_small=1000 subs_large=10000 conns=10000 duration=10s rounds=5 slow_bursts=20
 fi
 
-results=$out/latest.jsonl
+run_name=latest
+if [ -n "${QUICK:-}" ]; then run_name=quick; fi # a smoke run leaves the full run's results alone
+results=$out/$run_name.jsonl
 : >"$results"
-log=$out/latest.log
+log=$out/$run_name.log
 : >"$log"
 
 # The servers stop when their stdin ends: give them one that stays open.
@@ -110,11 +113,11 @@ done
 scenario nes-go -scenario httprtt -clients 50 -duration "$duration"
 
 echo "== go test -bench BenchmarkPublish (allocations per publish)"
-(cd .. && go test -run XXX -bench 'BenchmarkPublish$' -benchmem -benchtime 2000x ./nes/) | tee "$out/gobench.txt"
+(cd .. && go test -run XXX -bench 'BenchmarkPublish$' -benchmem -benchtime 2000x ./nes/) | tee "$out/$run_name-gobench.txt"
 
 machine="Run of $(date -u +%Y-%m-%d) on $(nproc) CPUs ($(awk -F': ' '/model name/{print $2; exit}' /proc/cpuinfo)), $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(go version | awk '{print $3}'), Node $(node --version); command: \`./bench/run.sh\`${QUICK:+ (QUICK=1)}."
 docs=()
 if [ -z "${QUICK:-}" ]; then docs=(-docs ../docs/benchmarks.md); fi
-"$bin/report" -results "$results" -gobench "$out/gobench.txt" -md "$out/latest.md" -png "$out/latest.png" -machine "$machine" "${docs[@]}"
+"$bin/report" -results "$results" -gobench "$out/$run_name-gobench.txt" -md "$out/$run_name.md" -png "$out/$run_name.png" -machine "$machine" "${docs[@]}"
 if [ -z "${QUICK:-}" ]; then cp "$out/latest.png" ../docs/bench.png; fi
-echo "== wrote $out/latest.md, $out/latest.png${docs:+, docs/benchmarks.md and docs/bench.png}"
+echo "== wrote $out/$run_name.md, $out/$run_name.png${docs:+, docs/benchmarks.md and docs/bench.png}"

@@ -5,6 +5,7 @@ go 1.26.0
 require (
 	github.com/centrifugal/centrifuge v0.40.1
 	github.com/coder/websocket v1.8.15
+	github.com/nes-go/nes/bench v0.0.0-00010101000000-000000000000
 )
 
 require (
@@ -24,4 +25,10 @@ require (
 	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
+)
+
+// The bench module shares its serving loop (internal/serve) with this one.
+replace (
+	github.com/nes-go/nes => ../..
+	github.com/nes-go/nes/bench => ..
 )

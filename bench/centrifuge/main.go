@@ -45,20 +45,18 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/centrifugal/centrifuge"
+
+	"github.com/nes-go/nes/bench/internal/serve"
 )
 
 func main() {
@@ -84,31 +82,7 @@ func run(addr string) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: newMux(node)}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	fmt.Printf("LISTENING http://%s\n", ln.Addr()) // os.Stdout is unbuffered
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	stdinClosed := make(chan struct{})
-	go func() {
-		io.Copy(io.Discard, os.Stdin) // returns at EOF: the parent closed our stdin
-		close(stdinClosed)
-	}()
-	select {
-	case <-ctx.Done():
-	case <-stdinClosed:
-	case err := <-served:
-		return err
-	}
-	stop()
-
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	errHTTP := hs.Shutdown(sctx)   // plain HTTP; hijacked websockets are not waited for
-	errNode := node.Shutdown(sctx) // disconnects every client (shutdown reason)
-	return errors.Join(errHTTP, errNode)
+	return serve.Run(ln, newMux(node), node.Shutdown)
 }
 
 // newNode returns a Node (not yet running) with the in-memory broker and

@@ -14,24 +14,21 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"runtime"
 	"runtime/pprof"
 	"strconv"
-	"syscall"
 	"time"
 
 	"github.com/go-chi/chi/v5"
 
+	"github.com/nes-go/nes/bench/internal/serve"
 	"github.com/nes-go/nes/nes"
 )
 
@@ -82,31 +79,7 @@ func run(addr, cpuProfile, memProfile string) error {
 	if err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: r}
-	served := make(chan error, 1)
-	go func() { served <- hs.Serve(ln) }()
-	fmt.Printf("LISTENING http://%s\n", ln.Addr()) // os.Stdout is unbuffered
-
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	stdinClosed := make(chan struct{})
-	go func() {
-		io.Copy(io.Discard, os.Stdin) // returns at EOF: the parent closed our stdin
-		close(stdinClosed)
-	}()
-	select {
-	case <-ctx.Done():
-	case <-stdinClosed:
-	case err := <-served:
-		return err
-	}
-	stop()
-
-	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	errHTTP := hs.Shutdown(sctx) // plain HTTP first; it does not wait for websockets
-	errNes := srv.Shutdown(sctx) // then the sockets and the server's goroutines
-	if err := errors.Join(errHTTP, errNes); err != nil {
+	if err := serve.Run(ln, r, srv.Shutdown); err != nil {
 		return err
 	}
 
