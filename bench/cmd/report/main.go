@@ -3,7 +3,7 @@
 // of the three servers with the targets of the side-by-side benchmark, a PNG
 // chart, and the table section of docs/benchmarks.md.
 //
-//	report -results results/latest.jsonl -gobench results/gobench.txt \
+//	report -results results/latest.jsonl -gobench results/latest-gobench.txt \
 //	       -md results/latest.md -png results/latest.png -docs ../docs/benchmarks.md
 package main
 
