@@ -135,7 +135,7 @@ func newMux(node *centrifuge.Node) *http.ServeMux {
 		}
 		channel := channelOf(path)
 		for i := range n {
-			if _, err := node.Publish(channel, message(time.Now().UnixNano(), i, size)); err != nil {
+			if _, err := node.Publish(channel, serve.Message(time.Now().UnixNano(), i, size)); err != nil {
 				http.Error(w, err.Error(), http.StatusInternalServerError)
 				return
 			}
@@ -148,19 +148,4 @@ func newMux(node *centrifuge.Node) *http.ServeMux {
 // channelOf maps a nes path to a channel: /rooms/bench is rooms:bench.
 func channelOf(path string) string {
 	return strings.ReplaceAll(strings.TrimPrefix(path, "/"), "/", ":")
-}
-
-// message returns {"t":t,"i":i,"pad":"xx…"}, padded to size bytes when the
-// object without padding is not already longer.
-func message(t int64, i, size int) []byte {
-	b := make([]byte, 0, max(size, 64))
-	b = append(b, `{"t":`...)
-	b = strconv.AppendInt(b, t, 10)
-	b = append(b, `,"i":`...)
-	b = strconv.AppendInt(b, int64(i), 10)
-	b = append(b, `,"pad":"`...)
-	for range size - len(b) - len(`"}`) {
-		b = append(b, 'x')
-	}
-	return append(b, `"}`...)
 }

@@ -18,20 +18,7 @@ import (
 // pushes from POST /publish, the RPC echo and its error, and a server ping
 // answered by a pong.
 func TestProtocol(t *testing.T) {
-	node, err := newNode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := node.Run(); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(newMux(node))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		node.Shutdown(ctx)
-		hs.Close()
-	})
+	hs := startServer(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -169,20 +156,7 @@ func TestProtocol(t *testing.T) {
 // TestSubprotocol checks that a client offering "centrifuge-json" gets it
 // and speaks the same JSON protocol.
 func TestSubprotocol(t *testing.T) {
-	node, err := newNode()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := node.Run(); err != nil {
-		t.Fatal(err)
-	}
-	hs := httptest.NewServer(newMux(node))
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		node.Shutdown(ctx)
-		hs.Close()
-	})
+	hs := startServer(t)
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -205,4 +179,25 @@ func TestSubprotocol(t *testing.T) {
 	if !bytes.HasPrefix(data, []byte(`{"id":1,"connect":{"client":"`)) {
 		t.Fatalf("connect reply %s", data)
 	}
+}
+
+// startServer runs the bench server on an httptest server until the test
+// ends.
+func startServer(t *testing.T) *httptest.Server {
+	t.Helper()
+	node, err := newNode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := node.Run(); err != nil {
+		t.Fatal(err)
+	}
+	hs := httptest.NewServer(newMux(node))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		node.Shutdown(ctx)
+		hs.Close()
+	})
+	return hs
 }

@@ -117,7 +117,7 @@ func publish(srv *nes.Server) http.HandlerFunc {
 			return
 		}
 		for i := range n {
-			msg := message(time.Now().UnixNano(), i, size)
+			msg := serve.Message(time.Now().UnixNano(), i, size)
 			if err := srv.Publish(r.Context(), path, json.RawMessage(msg)); err != nil {
 				status := http.StatusInternalServerError
 				if errors.Is(err, nes.ErrInvalidPath) {
@@ -129,19 +129,4 @@ func publish(srv *nes.Server) http.HandlerFunc {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}
-}
-
-// message returns {"t":t,"i":i,"pad":"xx…"}, padded to size bytes when the
-// object without padding is not already longer.
-func message(t int64, i, size int) []byte {
-	b := make([]byte, 0, max(size, 64))
-	b = append(b, `{"t":`...)
-	b = strconv.AppendInt(b, t, 10)
-	b = append(b, `,"i":`...)
-	b = strconv.AppendInt(b, int64(i), 10)
-	b = append(b, `,"pad":"`...)
-	for range size - len(b) - len(`"}`) {
-		b = append(b, 'x')
-	}
-	return append(b, `"}`...)
 }
