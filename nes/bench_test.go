@@ -72,6 +72,7 @@ func benchSockets(tb testing.TB, srv *Server, n int, path string) discardConns {
 	req, _ := http.NewRequest("GET", "http://127.0.0.1/nes", nil)
 	for i := range conns {
 		conns[i] = newDiscardConn()
+		srv.wg.Add(1)
 		go srv.serveConn(req, conns[i], nil, 0)
 	}
 	deadline := time.Now().Add(30 * time.Second)

@@ -252,6 +252,7 @@ func TestWriteTimeoutAborts(t *testing.T) {
 func startInProcess(t *testing.T, srv *Server, conn wsConn) (*Socket, chan struct{}) {
 	req, _ := http.NewRequest("GET", "http://127.0.0.1/nes", nil)
 	done := make(chan struct{})
+	srv.wg.Add(1) // held by a socket until its teardown
 	go func() { srv.serveConn(req, conn, nil, 0); close(done) }()
 	var sock *Socket
 	waitFor(t, "socket", func() bool { sock = srv.firstSocket(); return sock != nil })

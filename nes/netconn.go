@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -19,9 +20,16 @@ import (
 // ones net/http hands over on Hijack are 4 KiB each and would stay with
 // every idle socket. These are small: reads are hello, requests and pings,
 // and writes go through corking (below), not through the bufio.Writer.
+//
+// A socket that can park (read.go) reads through a bufio.Reader of the
+// smallest size; its corkConn reads the network in chunks into a pooled
+// buffer, given back as soon as it is drained, so that a parked socket holds
+// no read buffer.
 const (
-	connReadBuffer  = 512
-	connWriteBuffer = 160 // holds a whole control frame (at most 131 bytes), written in one piece
+	connReadBuffer   = 512
+	parkedReadBuffer = 16 // bufio's minimum
+	connReadChunk    = 4096
+	connWriteBuffer  = 160 // holds a whole control frame (at most 131 bytes), written in one piece
 	// corkFlushBytes flushes a batch early once this much is buffered.
 	corkFlushBytes = 64 << 10
 )
@@ -30,6 +38,7 @@ const (
 // the upgrade's ResponseWriter: a corkConn with small buffers.
 type upgradeWriter struct {
 	http.ResponseWriter
+	park bool      // the socket may park: read in pooled chunks
 	conn *corkConn // set by Hijack
 }
 
@@ -48,10 +57,17 @@ func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if n := brw.Reader.Buffered(); n > 0 {
 		// Bytes the client sent right after the upgrade request.
 		b, _ := brw.Reader.Peek(n)
-		cc.pending = bytes.Clone(b)
+		cc.rdata = bytes.Clone(b)
 	}
 	u.conn = cc
-	return cc, bufio.NewReadWriter(bufio.NewReaderSize(cc, connReadBuffer), bufio.NewWriterSize(cc, connWriteBuffer)), nil
+	size := connReadBuffer
+	if u.park && cc.raw != nil {
+		cc.chunked = true
+		cc.rawReadFn = cc.rawRead
+		size = parkedReadBuffer
+	}
+	cc.br = bufio.NewReaderSize(cc, size)
+	return cc, bufio.NewReadWriter(cc.br, bufio.NewWriterSize(cc, connWriteBuffer)), nil
 }
 
 // Unwrap lets http.ResponseController reach the original writer.
@@ -71,7 +87,19 @@ func (u *upgradeWriter) Unwrap() http.ResponseWriter { return u.ResponseWriter }
 // included, joins the rest, so frames never interleave.
 type corkConn struct {
 	net.Conn
-	pending []byte // read before the connection's own bytes; reader only
+	// Reading (by one goroutine at a time).
+	br      *bufio.Reader // coder/websocket reads through it
+	chunked bool          // read the network in chunks into rbuf
+	rbuf    *[]byte       // pooled chunk rdata is in
+	rdata   []byte        // read from the network (or left by the upgrade), not yet taken
+	rerr    error         // of the last rawRead
+	// rawReadFn is c.rawRead, made once.
+	rawReadFn func(fd uintptr) bool
+
+	// Idle reading (read.go): at a frame boundary, a read waits until
+	// readDeadline at most, then returns errIdle.
+	idleWait     atomic.Bool  // the read in progress starts a frame
+	readDeadline atomic.Int64 // the read deadline set (unix nanos); 0: none
 
 	mu      sync.Mutex // orders buffered and direct writes
 	corked  bool
@@ -88,16 +116,98 @@ var errSlowWrite = errors.New("nes: write over budget")
 
 var corkBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
 
+var readChunks = sync.Pool{New: func() any { b := make([]byte, connReadChunk); return &b }}
+
 func (c *corkConn) Read(p []byte) (int, error) {
-	if len(c.pending) > 0 {
-		n := copy(p, c.pending)
-		c.pending = c.pending[n:]
-		if len(c.pending) == 0 {
-			c.pending = nil
+	if len(c.rdata) > 0 {
+		n := copy(p, c.rdata)
+		c.rdata = c.rdata[n:]
+		if len(c.rdata) == 0 {
+			c.releaseChunk()
 		}
 		return n, nil
 	}
-	return c.Conn.Read(p)
+	if !c.chunked || len(p) >= connReadChunk {
+		return c.readNet(p)
+	}
+	if err := c.readChunk(); err != nil {
+		return 0, err
+	}
+	n := copy(p, c.rdata)
+	c.rdata = c.rdata[n:]
+	if len(c.rdata) == 0 {
+		c.releaseChunk()
+	}
+	return n, nil
+}
+
+// readChunk reads what the network has into a pooled chunk (c.rdata),
+// waiting for it first without holding a chunk.
+func (c *corkConn) readChunk() error {
+	for {
+		c.rerr = nil
+		err := c.raw.Read(c.rawReadFn)
+		if err == nil {
+			err = c.rerr
+		}
+		if len(c.rdata) > 0 {
+			if c.idleWait.Load() {
+				c.idleWait.Store(false)
+			}
+			return nil
+		}
+		if err == nil {
+			return io.EOF
+		}
+		if retry, err := c.deadlinePassed(err); !retry {
+			return err
+		}
+	}
+}
+
+// releaseChunk gives the read chunk back to the pool.
+func (c *corkConn) releaseChunk() {
+	c.rdata = nil
+	if c.rbuf != nil {
+		readChunks.Put(c.rbuf)
+		c.rbuf = nil
+	}
+}
+
+// readNet reads from the network. A read at a frame boundary that waited
+// until the linger's deadline returns errIdle (read.go); a deadline that
+// passes inside a frame, or once the socket is closing, is removed and the
+// read goes on.
+func (c *corkConn) readNet(p []byte) (int, error) {
+	for {
+		n, err := c.Conn.Read(p)
+		if err == nil || n > 0 {
+			if n > 0 && c.idleWait.Load() {
+				c.idleWait.Store(false)
+			}
+			return n, err
+		}
+		if retry, err := c.deadlinePassed(err); !retry {
+			return 0, err
+		}
+	}
+}
+
+// deadlinePassed looks at a read's error: the linger's deadline at a frame
+// boundary is errIdle; elsewhere (inside a frame, or once the socket is
+// closing) the deadline is removed and the read is retried.
+func (c *corkConn) deadlinePassed(err error) (retry bool, _ error) {
+	if c.readDeadline.Load() == 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false, err
+	}
+	if c.idleWait.CompareAndSwap(true, false) {
+		return false, errIdle // nothing of a frame read: the socket is idle
+	}
+	c.readDeadline.Store(0)
+	if err := c.Conn.SetReadDeadline(time.Time{}); err != nil {
+		return false, err
+	}
+	return true, nil
 }
 
 func (c *corkConn) Write(p []byte) (int, error) {

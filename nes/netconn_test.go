@@ -115,7 +115,7 @@ func TestCorkConnReadsPendingFirst(t *testing.T) {
 	a, b := net.Pipe()
 	defer a.Close()
 	defer b.Close()
-	c := &corkConn{Conn: a, pending: []byte("early ")}
+	c := &corkConn{Conn: a, rdata: []byte("early ")}
 	go func() { _, _ = b.Write([]byte("later")) }()
 	got := make([]byte, 0, 16)
 	buf := make([]byte, 4)

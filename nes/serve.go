@@ -41,7 +41,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Compression {
 		compression = websocket.CompressionNoContextTakeover
 	}
-	uw := &upgradeWriter{ResponseWriter: w}
+	uw := &upgradeWriter{ResponseWriter: w, park: s.getPoller() != nil}
 	conn, err := websocket.Accept(uw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // origins were checked above, with nes's semantics
 		Subprotocols:       s.subprotocols(),
@@ -52,26 +52,30 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	conn.SetReadLimit(s.opts.MaxMessageBytes)
 	// The socket runs on goroutines of its own: returning lets net/http's
-	// connection goroutine end, with its stack and buffers.
+	// connection goroutine end, with its stack and buffers. The socket
+	// holds s.wg until it is torn down (serveReads).
 	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		s.serveConn(r, conn, uw.conn, s.codecIndex(conn.Subprotocol()))
-	}()
+	go s.serveConn(r, conn, uw.conn, s.codecIndex(conn.Subprotocol()))
 }
 
-// serveConn runs a socket on an accepted connection until it closes.
+// serveConn runs a socket on an accepted connection: its first reader.
+// s.wg is held for the socket.
 func (s *Server) serveConn(r *http.Request, conn wsConn, cork *corkConn, codec int) {
 	sock := s.newSocket(r, conn, codec)
 	if cork != nil {
 		sock.cork = cork
 		cork.writing = &sock.out.writingSince
 		sock.directFrames = !s.opts.Compression
+		if cork.chunked {
+			sock.poller = s.getPoller()
+			sock.parkable = sock.poller != nil
+		}
 	}
 	if !s.register(sock) {
 		s.stats.rejected.Add(1)
 		_ = conn.Close(CloseTooManyConnections, "too many connections")
 		sock.cancel()
+		s.wg.Done()
 		return
 	}
 	s.stats.accepted.Add(1)
@@ -84,10 +88,7 @@ func (s *Server) serveConn(r *http.Request, conn wsConn, cork *corkConn, codec i
 			}
 		})
 	}
-	sock.readLoop()
-	sock.cancel()
-	sock.handlers.Wait()
-	s.teardown(sock)
+	sock.serveReads()
 }
 
 func (s *Server) newSocket(r *http.Request, conn wsConn, codec int) *Socket {
@@ -102,6 +103,7 @@ func (s *Server) newSocket(r *http.Request, conn wsConn, codec int) *Socket {
 		host:       r.Host,
 		created:    time.Now(),
 		subs:       make(map[string]*pathSubscribers),
+		pollFD:     -1,
 	}
 	sock.ctx, sock.cancel = context.WithCancel(context.Background())
 	sock.out.done = make(chan struct{})
@@ -117,61 +119,6 @@ func (s *Server) register(sock *Socket) bool {
 	}
 	s.sockets[sock] = struct{}{}
 	return true
-}
-
-// maxPendingFrames bounds the inbound frames read but not yet handled; a
-// client that pipelines more waits (the reader stops reading).
-const maxPendingFrames = 8
-
-// readLoop reads frames until the connection fails or closes, and hands them
-// to the socket's handler goroutine. Reading goes on while a message is being
-// handled, so a close from the client is seen at once and ends the socket's
-// context, which the handler (a chi route, a hook) observes.
-func (sock *Socket) readLoop() {
-	for {
-		// No context: abort closes the connection, which ends the read.
-		_, data, err := sock.conn.Read(context.Background())
-		if err != nil {
-			return
-		}
-		sock.active.Store(true)
-		sock.processing.Add(1)
-		if sock.in == nil {
-			// Made at the first frame; the handler goroutine started
-			// below is the only other user.
-			sock.in = make(chan []byte, maxPendingFrames)
-		}
-		// A full queue waits for the handler, which drains it even once
-		// the socket is closing.
-		sock.in <- data
-		if sock.handling.CompareAndSwap(false, true) {
-			sock.handlers.Add(1)
-			go sock.handleLoop()
-		}
-	}
-}
-
-// handleLoop handles queued frames one at a time, in order, and ends when the
-// queue is empty: an idle socket has no handler goroutine.
-func (sock *Socket) handleLoop() {
-	defer sock.handlers.Done()
-	for {
-		select {
-		case data := <-sock.in:
-			if sock.ctx.Err() == nil {
-				sock.handleFrame(data)
-			}
-			sock.processing.Add(-1)
-			continue
-		default:
-		}
-		sock.handling.Store(false)
-		// A frame queued after the check above, whose reader saw this
-		// goroutine still running, is picked up here.
-		if len(sock.in) == 0 || !sock.handling.CompareAndSwap(false, true) {
-			return
-		}
-	}
 }
 
 // teardown runs once the read loop ended: the socket leaves the server, its
@@ -190,6 +137,9 @@ func (s *Server) teardown(sock *Socket) {
 	}
 	s.mu.Unlock()
 	sock.stopWriter()
+	if sock.poller != nil {
+		sock.poller.forget(sock)
+	}
 	sock.cancel()
 	sock.unsubscribeAll()
 	if s.opts.OnDisconnection != nil && sock.connected.Load() {

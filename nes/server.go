@@ -20,6 +20,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -59,6 +60,12 @@ type Server struct {
 
 	writers *writers
 
+	// Parking of idle sockets (read.go): the poller, made at the first
+	// socket that can park, closed by Shutdown.
+	poll       *poller
+	pollTried  bool // guarded by mu
+	readLinger time.Duration
+
 	broker  Broker
 	startMu sync.Mutex // serializes Start; held only while the broker starts
 	started atomic.Bool
@@ -84,10 +91,15 @@ type Stats struct {
 	HeartbeatCloses uint64
 	// RejectedConnections counts upgrades refused by MaxConnections.
 	RejectedConnections uint64
+	// Parked is the number of open sockets that are idle and hold no
+	// goroutine: their connection is watched by the server's poller until
+	// the client sends something (Linux, plain TCP; see docs/guide.md).
+	Parked int
 }
 
 type counters struct {
 	accepted, slow, heartbeat, rejected atomic.Uint64
+	parked                              atomic.Int64
 }
 
 // New returns a server configured by opts, or an error naming every invalid
@@ -112,6 +124,8 @@ func New(opts Options) (*Server, error) {
 		idPrefix: randomPrefix(),
 		auth:     st,
 		users:    make(map[string]map[*Socket]struct{}),
+
+		readLinger: defaultReadLinger,
 	}
 	if s.broker == nil {
 		s.broker = NewMemoryBroker()
@@ -230,7 +244,30 @@ func (s *Server) Stats() Stats {
 		SlowConsumerCloses:  s.stats.slow.Load(),
 		HeartbeatCloses:     s.stats.heartbeat.Load(),
 		RejectedConnections: s.stats.rejected.Load(),
+		Parked:              int(s.stats.parked.Load()),
 	}
+}
+
+// getPoller returns the server's poller, made at the first call; nil where
+// sockets cannot park or once the server is shutting down.
+func (s *Server) getPoller() *poller {
+	if !pollerSupported {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.poll == nil && !s.pollTried && !s.closing {
+		s.pollTried = true
+		p, err := newPoller()
+		if err != nil {
+			s.log.Warn("nes: idle sockets will keep their goroutine", "error", err)
+		}
+		s.poll = p
+	}
+	if s.closing {
+		return nil
+	}
+	return s.poll
 }
 
 // newSocketID returns a unique socket id: a random per-server prefix and a
@@ -285,6 +322,14 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		}
 		s.mu.Unlock()
 		<-done
+	}
+	// The last socket has ended: none parks any more.
+	s.mu.Lock()
+	p := s.poll
+	s.poll = nil
+	s.mu.Unlock()
+	if p != nil {
+		p.close()
 	}
 	if first {
 		s.startMu.Lock() // a Start in progress finishes first

@@ -59,6 +59,15 @@ type Socket struct {
 	handlers   sync.WaitGroup
 	helloTimer *time.Timer
 
+	// Parking (read.go). poller is nil where sockets do not park; parkable
+	// and pollFD belong to the current reader.
+	poller      *poller
+	parkable    bool
+	pollFD      int32        // the descriptor registered with the poller; -1: none
+	readState   atomic.Int32 // readRunning, readParking, readParked, readWake
+	readGate    sync.Mutex   // orders the reader's look at its buffer with closing
+	readClosing bool         // the connection is being closed: no more parking
+
 	appMu sync.Mutex
 	app   any
 

@@ -134,6 +134,7 @@ func (s *Socket) closeAfterQueue(code websocket.StatusCode, reason string) {
 // closes the network connection itself, so a write in progress ends too.
 func (s *Socket) abort() {
 	s.requestClose(&closeRequest{abort: true})
+	s.stopParking()
 	_ = s.conn.CloseNow()
 }
 
@@ -158,6 +159,19 @@ func (s *Socket) requestClose(c *closeRequest) {
 	q.mu.Unlock()
 	s.closed.Store(true)
 	s.cancel()
+}
+
+// releaseQueue gives the queue's slices back to the free lists if the
+// socket has nothing to write: a parked socket holds no queue memory.
+func (s *Socket) releaseQueue() {
+	q := &s.out
+	q.mu.Lock()
+	if !q.running && len(q.frames) == 0 {
+		putFrames(q.frames)
+		putFrames(q.spare)
+		q.frames, q.spare = nil, nil
+	}
+	q.mu.Unlock()
 }
 
 // writeOnce writes the frames queued now as one batch, or closes the
@@ -240,6 +254,7 @@ func (s *Socket) writeFailed() {
 	q.mu.Lock()
 	q.finished = true
 	q.mu.Unlock()
+	s.stopParking()
 	s.conn.CloseNow()
 	close(q.done)
 }
@@ -337,6 +352,7 @@ func (s *Socket) stuckWrite(deadline int64) bool {
 }
 
 func (s *Socket) finishClose(c *closeRequest) {
+	s.stopParking()
 	if c.abort {
 		s.conn.CloseNow()
 		return

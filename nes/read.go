@@ -1,0 +1,225 @@
+package nes
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Reading a socket.
+//
+// Each socket has at most one reader at a time: a goroutine that reads frames
+// and hands them to the socket's handler goroutine. Most sockets are idle
+// most of the time, and a goroutine blocked in a read holds a stack of a few
+// kilobytes, more than the rest of an idle socket. So where the server has a
+// poller (Linux, plain TCP connections), a reader that has waited readLinger
+// for a frame parks the socket: it hands the connection to the poller and
+// ends. The poller starts a new reader once the connection is readable, and
+// every way of closing a socket starts one too, so that the socket is torn
+// down by a reader as always.
+//
+// Waiting is done by the read itself, with a read deadline at a frame
+// boundary: busy sockets make no extra system call. A deadline that passes
+// inside a frame is not an idle socket: the read is retried without one
+// (corkConn.Read).
+
+// defaultReadLinger is how long a reader waits for a frame before the socket
+// parks.
+const defaultReadLinger = 500 * time.Millisecond
+
+// errIdle is what a read at a frame boundary returns when the reader waited
+// readLinger: the socket may park.
+var errIdle = errors.New("nes: no frame within the read linger")
+
+// Reader states (Socket.readState).
+const (
+	readRunning = iota // a reader goroutine owns the connection's reading
+	readParking        // the reader is registering the connection with the poller
+	readParked         // no reader: the poller watches the connection
+	readWake           // asked to wake while parking: the parker reads on
+)
+
+// maxPendingFrames bounds the inbound frames read but not yet handled; a
+// client that pipelines more waits (the reader stops reading).
+const maxPendingFrames = 8
+
+// serveReads runs the socket's reader until the socket parks or its
+// connection ends; in the latter case the socket is torn down here.
+func (sock *Socket) serveReads() {
+	if sock.readLoop() {
+		return // parked: a later reader goes on
+	}
+	sock.cancel()
+	sock.handlers.Wait()
+	sock.srv.teardown(sock)
+	sock.srv.wg.Done() // taken by ServeHTTP for the socket's life
+}
+
+// readLoop reads frames until the connection fails or closes (false), or the
+// socket parks (true), and hands them to the socket's handler goroutine.
+// Reading goes on while a message is being handled, so a close from the
+// client is seen at once and ends the socket's context, which the handler (a
+// chi route, a hook) observes.
+func (sock *Socket) readLoop() (parked bool) {
+	for {
+		sock.beforeRead()
+		// No context: abort closes the connection, which ends the read.
+		_, data, err := sock.conn.Read(context.Background())
+		if err != nil {
+			if errors.Is(err, errIdle) {
+				if sock.park() {
+					return true
+				}
+				continue
+			}
+			return false
+		}
+		sock.active.Store(true)
+		sock.processing.Add(1)
+		if sock.in == nil {
+			// Made at the first frame; the handler goroutine started
+			// below is the only other user.
+			sock.in = make(chan []byte, maxPendingFrames)
+		}
+		// A full queue waits for the handler, which drains it even once
+		// the socket is closing.
+		sock.in <- data
+		if sock.handling.CompareAndSwap(false, true) {
+			sock.handlers.Add(1)
+			go sock.handleLoop(sock.in)
+		}
+	}
+}
+
+// beforeRead prepares the next read: when nothing of the next frame is
+// buffered and the socket may park, the read waits at most readLinger for
+// it and then returns errIdle. The read deadline is moved forward only when
+// less than half the linger is left, so a busy socket rarely touches it.
+func (sock *Socket) beforeRead() {
+	c := sock.cork
+	if !sock.parkable {
+		return
+	}
+	sock.readGate.Lock()
+	defer sock.readGate.Unlock()
+	if sock.readClosing {
+		return
+	}
+	if len(c.rdata) > 0 || c.br.Buffered() > 0 {
+		c.idleWait.Store(false)
+		return
+	}
+	now := time.Now().UnixNano()
+	linger := int64(sock.srv.readLinger)
+	if d := c.readDeadline.Load(); d-now < linger/2 {
+		if err := c.Conn.SetReadDeadline(time.Unix(0, now+linger)); err != nil {
+			return // the connection is closed: the read says so
+		}
+		c.readDeadline.Store(now + linger)
+	}
+	c.idleWait.Store(true)
+}
+
+// park hands the connection to the poller and reports whether the caller
+// must end (true) or read on (false: the socket is closing, the connection
+// became readable while parking, or the poller refused it).
+func (sock *Socket) park() bool {
+	sock.readGate.Lock()
+	if sock.readClosing {
+		sock.readGate.Unlock()
+		return false
+	}
+	sock.readState.Store(readParking)
+	sock.readGate.Unlock()
+	// What an idle socket does not need: the frames channel (no handler
+	// runs: none is started but by a reader) and the write queue.
+	if !sock.handling.Load() && len(sock.in) == 0 {
+		sock.in = nil
+	}
+	sock.releaseQueue()
+	if err := sock.poller.arm(sock); err != nil {
+		sock.srv.log.Debug("nes: cannot park socket", "socket", sock.id, "error", err)
+		sock.parkable = false
+		sock.clearReadDeadline()
+		sock.readState.Store(readRunning)
+		return false
+	}
+	if sock.readState.CompareAndSwap(readParking, readParked) {
+		sock.srv.stats.parked.Add(1)
+		return true
+	}
+	// Woken while parking (readWake): read on.
+	sock.readState.Store(readRunning)
+	return false
+}
+
+// resumeReading starts a reader for a parked socket, or tells one that is
+// parking to read on. The poller calls it when the connection is readable,
+// and the closing paths do so that the socket is torn down.
+func (sock *Socket) resumeReading() {
+	for {
+		switch sock.readState.Load() {
+		case readParked:
+			if sock.readState.CompareAndSwap(readParked, readRunning) {
+				sock.srv.stats.parked.Add(-1)
+				go sock.serveReads()
+				return
+			}
+		case readParking:
+			if sock.readState.CompareAndSwap(readParking, readWake) {
+				return
+			}
+		default:
+			return
+		}
+	}
+}
+
+// stopParking is called before the connection is closed: from now on the
+// reader reads without a linger (so that it receives the client's close
+// frame, or the error of the closed connection) and never parks, and a
+// parked socket gets a reader again.
+func (sock *Socket) stopParking() {
+	if sock.poller == nil {
+		return
+	}
+	sock.readGate.Lock()
+	sock.readClosing = true
+	if sock.cork != nil {
+		sock.cork.idleWait.Store(false)
+	}
+	sock.readGate.Unlock()
+	sock.resumeReading()
+}
+
+// clearReadDeadline removes the linger's read deadline, if set.
+func (sock *Socket) clearReadDeadline() {
+	c := sock.cork
+	if c.readDeadline.Swap(0) != 0 {
+		_ = c.Conn.SetReadDeadline(time.Time{})
+	}
+	c.idleWait.Store(false)
+}
+
+// handleLoop handles queued frames one at a time, in order, and ends when the
+// queue is empty: an idle socket has no handler goroutine.
+func (sock *Socket) handleLoop(in chan []byte) {
+	defer sock.handlers.Done()
+	for {
+		select {
+		case data := <-in:
+			if sock.ctx.Err() == nil {
+				sock.handleFrame(data)
+			}
+			sock.processing.Add(-1)
+			continue
+		default:
+		}
+		sock.handling.Store(false)
+		// A frame queued after the check above, whose reader saw this
+		// goroutine still running, is picked up here.
+		if len(in) == 0 || !sock.handling.CompareAndSwap(false, true) {
+			return
+		}
+	}
+}
