@@ -187,7 +187,7 @@ func (sock *Socket) authenticate(a *protocol.Auth, reauth bool) (*auth.Credentia
 	st := sock.srv.auth
 	var creds *auth.Credentials
 	if st.sealer != nil {
-		c, present, err := st.sealer.FromRequest(&http.Request{Header: sock.header}, time.Now())
+		c, present, err := st.sealer.FromRequest(&http.Request{Header: http.Header{"Cookie": sock.header.values("Cookie")}}, time.Now())
 		if present && err != nil {
 			return nil, authError(http.StatusUnauthorized, "Invalid nes authentication cookie")
 		}
@@ -207,7 +207,7 @@ func (sock *Socket) authenticate(a *protocol.Auth, reauth bool) (*auth.Credentia
 		// An auth without headers ({} or a string) authenticates a request
 		// without headers, as nes injects one: optional mode lets it in
 		// anonymously, required mode answers "Missing authentication".
-		xff := strings.Join(sock.header.Values("X-Forwarded-For"), ", ")
+		xff := strings.Join(sock.header.values("X-Forwarded-For"), ", ")
 		r := auth.RequestFromHeaders(a.Headers, sock.remoteAddr, xff)
 		r = r.WithContext(sock.ctx)
 		var c *auth.Credentials

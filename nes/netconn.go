@@ -3,6 +3,7 @@ package nes
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/binary"
 	"errors"
 	"io"
@@ -26,10 +27,11 @@ import (
 // buffer, given back as soon as it is drained, so that a parked socket holds
 // no read buffer.
 const (
-	connReadBuffer   = 512
-	parkedReadBuffer = 16 // bufio's minimum
-	connReadChunk    = 4096
-	connWriteBuffer  = 160 // holds a whole control frame (at most 131 bytes), written in one piece
+	connReadBuffer    = 512
+	parkedReadBuffer  = 16 // bufio's minimum
+	parkedWriteBuffer = 16 // control frames go out in two writes
+	connReadChunk     = 4096
+	connWriteBuffer   = 160 // holds a whole control frame (at most 131 bytes), written in one piece
 	// corkFlushBytes flushes a batch early once this much is buffered.
 	corkFlushBytes = 64 << 10
 )
@@ -60,14 +62,24 @@ func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		cc.rdata = bytes.Clone(b)
 	}
 	u.conn = cc
-	size := connReadBuffer
+	rsize, wsize := connReadBuffer, connWriteBuffer
 	if u.park && cc.raw != nil {
 		cc.chunked = true
 		cc.rawReadFn = cc.rawRead
-		size = parkedReadBuffer
+		rsize, wsize = parkedReadBuffer, parkedWriteBuffer
 	}
-	cc.br = bufio.NewReaderSize(cc, size)
-	return cc, bufio.NewReadWriter(cc.br, bufio.NewWriterSize(cc, connWriteBuffer)), nil
+	cc.br = bufio.NewReaderSize(cc, rsize)
+	return cc, bufio.NewReadWriter(cc.br, bufio.NewWriterSize(cc, wsize)), nil
+}
+
+// pingReceived is coder/websocket's OnPingReceived: once the ping is read,
+// the next read starts a frame again and may wait for it with the linger
+// (read.go), so that a client's websocket pings do not keep a reader.
+func (u *upgradeWriter) pingReceived(context.Context, []byte) bool {
+	if c := u.conn; c != nil && c.afterControl != nil {
+		c.afterControl()
+	}
+	return true // coder/websocket answers with a pong
 }
 
 // Unwrap lets http.ResponseController reach the original writer.
@@ -93,6 +105,8 @@ type corkConn struct {
 	rbuf    *[]byte       // pooled chunk rdata is in
 	rdata   []byte        // read from the network (or left by the upgrade), not yet taken
 	rerr    error         // of the last rawRead
+	// afterControl runs in the reader once a control frame was read.
+	afterControl func()
 	// rawReadFn is c.rawRead, made once.
 	rawReadFn func(fd uintptr) bool
 

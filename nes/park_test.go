@@ -387,3 +387,30 @@ func TestParkingUnderChurn(t *testing.T) {
 		return disconnected.Load() == clients && ts.Stats().Connections == 0 && ts.Stats().Parked == 0
 	})
 }
+
+// Websocket pings from a client wake a parked socket, get their pong (in
+// two writes through the small bufio.Writer), and let it park again.
+func TestWebsocketPingsOnAParkedSocket(t *testing.T) {
+	ts := newParkingServer(t, quietOptions(), nil)
+	c := dial(t, ts.url, nil)
+	c.hello()
+	waitParked(t, ts.Server, 1)
+	readCtx, stop := context.WithCancel(context.Background())
+	defer stop()
+	readDone := make(chan struct{})
+	go func() { // coder/websocket reads pongs in Read
+		defer close(readDone)
+		_, _, _ = c.conn.Read(readCtx)
+	}()
+	for i := 0; i < 3; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		err := c.conn.Ping(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("ping %d: %v", i, err)
+		}
+		waitParked(t, ts.Server, 1)
+	}
+	stop()
+	<-readDone
+}

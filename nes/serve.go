@@ -46,6 +46,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		InsecureSkipVerify: true, // origins were checked above, with nes's semantics
 		Subprotocols:       s.subprotocols(),
 		CompressionMode:    compression,
+		OnPingReceived:     uw.pingReceived,
 	})
 	if err != nil {
 		return // Accept answered the request
@@ -69,6 +70,7 @@ func (s *Server) serveConn(r *http.Request, conn wsConn, cork *corkConn, codec i
 		if cork.chunked {
 			sock.poller = s.getPoller()
 			sock.parkable = sock.poller != nil
+			cork.afterControl = sock.beforeRead
 		}
 	}
 	if !s.register(sock) {
@@ -99,7 +101,7 @@ func (s *Server) newSocket(r *http.Request, conn wsConn, codec int) *Socket {
 		codec:      s.codecs[codec].codec,
 		codecIdx:   codec,
 		remoteAddr: r.RemoteAddr,
-		header:     r.Header,
+		header:     packHeader(r.Header),
 		host:       r.Host,
 		created:    time.Now(),
 		subs:       make(map[string]*pathSubscribers),

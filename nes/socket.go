@@ -41,8 +41,8 @@ type Socket struct {
 	codec        protocol.Codec
 	codecIdx     int // index in Server.codecs
 	remoteAddr   string
-	header       http.Header // of the upgrade request (cookies included)
-	host         string      // of the upgrade request
+	header       packedHeader // of the upgrade request (cookies included)
+	host         string       // of the upgrade request
 	created      time.Time
 
 	ctx    context.Context // ends when the socket starts closing
@@ -90,7 +90,7 @@ func (s *Socket) ID() string { return s.id }
 func (s *Socket) RemoteAddr() string { return s.remoteAddr }
 
 // Header returns a copy of the header of the websocket upgrade request.
-func (s *Socket) Header() http.Header { return s.header.Clone() }
+func (s *Socket) Header() http.Header { return s.header.unpack() }
 
 // App returns the application state stored with SetApp, or nil.
 func (s *Socket) App() any {

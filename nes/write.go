@@ -167,8 +167,8 @@ func (s *Socket) releaseQueue() {
 	q := &s.out
 	q.mu.Lock()
 	if !q.running && len(q.frames) == 0 {
-		putFrames(q.frames)
-		putFrames(q.spare)
+		// To the garbage collector, not to the free lists: these would
+		// keep them.
 		q.frames, q.spare = nil, nil
 	}
 	q.mu.Unlock()
