@@ -103,19 +103,25 @@ func waitDelivered(tb testing.TB, conns discardConns, want int64) {
 	}
 }
 
-// warmUp publishes a few times and waits for delivery, so that queues have
-// reached their working size before measuring.
+// warmUp publishes bursts and waits for their delivery until the queues have
+// reached their working size: until a few bursts in a row needed no new
+// queue slice (the free lists hold the sizes in use). At most 100 bursts.
 func warmUp(tb testing.TB, srv *Server, conns discardConns, path string, msg any) {
-	const rounds = 3 * publishBurst
-	for i := 0; i < rounds; i++ {
-		if err := srv.Publish(context.Background(), path, msg); err != nil {
-			tb.Fatal(err)
+	quiet := 0
+	for burst := 0; burst < 100 && quiet < 3; burst++ {
+		misses := frameMisses.Load()
+		for i := 0; i < publishBurst; i++ {
+			if err := srv.Publish(context.Background(), path, msg); err != nil {
+				tb.Fatal(err)
+			}
 		}
-		if (i+1)%publishBurst == 0 {
-			waitDelivered(tb, conns, int64((i+1)*len(conns)))
+		waitDelivered(tb, conns, int64((burst+1)*publishBurst*len(conns)))
+		if frameMisses.Load() == misses {
+			quiet++
+		} else {
+			quiet = 0
 		}
 	}
-	waitDelivered(tb, conns, int64(rounds*len(conns)))
 	conns.reset()
 }
 
