@@ -72,7 +72,7 @@ func (s *Server) background() {
 			}
 			if !now.Before(nextPing) {
 				for _, sock := range socks {
-					_ = sock.enqueue(s.codecs[sock.codecIdx].ping, true)
+					_ = sock.enqueue(s.codecs[sock.codecIdx].ping)
 				}
 				sweepAt = now.Add(hb.Timeout)
 				nextPing = nextPing.Add(hb.Interval)

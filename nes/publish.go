@@ -228,7 +228,7 @@ func (s *Server) deliverPublish(ctx context.Context, e *Envelope) {
 			}
 		}
 		if frame := frames.frame(sock.codecIdx); frame != nil {
-			_ = sock.enqueue(frame, false) // a closed or slow socket is accounted for by enqueue
+			_ = sock.enqueue(frame) // a closed or slow socket is accounted for by enqueue
 		}
 	}
 }
@@ -253,7 +253,7 @@ func (s *Server) deliverBroadcast(e *Envelope) {
 	}
 	for _, sock := range socks {
 		if frame := frames.frame(sock.codecIdx); frame != nil {
-			_ = sock.enqueue(frame, false)
+			_ = sock.enqueue(frame)
 		}
 	}
 	putSockets(bufp, socks)

@@ -186,7 +186,7 @@ func (s *Socket) sendMessage(m protocol.Message) error {
 	if err != nil {
 		return err
 	}
-	return s.enqueue(frame, false)
+	return s.enqueue(frame)
 }
 
 // reply sends a reply to a client message; an encoding failure becomes a

@@ -36,7 +36,13 @@ const (
 
 type outFrame struct {
 	data []byte // shared with other sockets: never modified
-	ping bool
+}
+
+// isPing reports whether f is the heartbeat's ping, which is not activity:
+// the server's one ping frame per codec, recognized by its address.
+func (s *Socket) isPing(f outFrame) bool {
+	ping := s.srv.codecs[s.codecIdx].ping
+	return len(f.data) == len(ping) && len(ping) > 0 && &f.data[0] == &ping[0]
 }
 
 type closeRequest struct {
@@ -64,18 +70,18 @@ type outQueue struct {
 
 // enqueue appends a frame for the writer. A socket whose queue would exceed
 // MaxQueueBytes is closed with CloseSlowConsumer.
-func (s *Socket) enqueue(frame []byte, ping bool) error { return s.push(frame, ping, false) }
+func (s *Socket) enqueue(frame []byte) error { return s.push(frame, false) }
 
 // enqueueInline is enqueue for a goroutine that serves this socket alone
 // (the one handling its messages): when no writer is serving the socket, it
 // writes the queue itself, which saves a reply the hop to a writer.
-func (s *Socket) enqueueInline(frame []byte) error { return s.push(frame, false, true) }
+func (s *Socket) enqueueInline(frame []byte) error { return s.push(frame, true) }
 
 // inlineBatches bounds the batches enqueueInline writes before it hands the
 // socket to the shared writers.
 const inlineBatches = 4
 
-func (s *Socket) push(frame []byte, ping, inline bool) error {
+func (s *Socket) push(frame []byte, inline bool) error {
 	q := &s.out
 	q.mu.Lock()
 	if q.closing != nil {
@@ -95,7 +101,7 @@ func (s *Socket) push(frame []byte, ping, inline bool) error {
 		s.srv.log.Warn("nes: closing slow consumer", "socket", s.id)
 		return ErrSlowConsumer
 	}
-	q.frames = appendFrame(q.frames, outFrame{data: frame, ping: ping})
+	q.frames = appendFrame(q.frames, outFrame{data: frame})
 	q.bytes += len(frame)
 	if !inline || q.running || q.finished {
 		s.startWriterLocked()
@@ -338,7 +344,7 @@ func (s *Socket) writeFrame(typ websocket.MessageType, f outFrame, maxChunk int)
 	if err != nil {
 		return false
 	}
-	if !f.ping {
+	if !s.isPing(f) {
 		s.active.Store(true)
 	}
 	return true
