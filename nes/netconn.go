@@ -41,7 +41,12 @@ const (
 type upgradeWriter struct {
 	http.ResponseWriter
 	park bool      // the socket may park: read in pooled chunks
-	conn *corkConn // set by Hijack
+	conn *corkConn // made empty, set up by Hijack
+}
+
+// newUpgradeWriter wraps w for websocket.Accept.
+func newUpgradeWriter(w http.ResponseWriter, park bool) *upgradeWriter {
+	return &upgradeWriter{ResponseWriter: w, park: park, conn: &corkConn{}}
 }
 
 // Hijack implements http.Hijacker for websocket.Accept.
@@ -50,7 +55,8 @@ func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	cc := &corkConn{Conn: nc}
+	cc := u.conn
+	cc.Conn = nc
 	if sc, ok := nc.(syscall.Conn); ok && canTryWrite {
 		if rc, err := sc.SyscallConn(); err == nil {
 			cc.raw = rc
@@ -61,7 +67,6 @@ func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 		b, _ := brw.Reader.Peek(n)
 		cc.rdata = bytes.Clone(b)
 	}
-	u.conn = cc
 	rsize, wsize := connReadBuffer, connWriteBuffer
 	if u.park && cc.raw != nil {
 		cc.chunked = true
@@ -74,9 +79,11 @@ func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // pingReceived is coder/websocket's OnPingReceived: once the ping is read,
 // the next read starts a frame again and may wait for it with the linger
-// (read.go), so that a client's websocket pings do not keep a reader.
-func (u *upgradeWriter) pingReceived(context.Context, []byte) bool {
-	if c := u.conn; c != nil && c.afterControl != nil {
+// (read.go), so that a client's websocket pings do not keep a reader. It is
+// a method of the corkConn, not of the upgradeWriter: the websocket keeps
+// it, and the upgradeWriter leads to net/http's connection and buffers.
+func (c *corkConn) pingReceived(context.Context, []byte) bool {
+	if c.afterControl != nil {
 		c.afterControl()
 	}
 	return true // coder/websocket answers with a pong

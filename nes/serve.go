@@ -41,12 +41,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Compression {
 		compression = websocket.CompressionNoContextTakeover
 	}
-	uw := &upgradeWriter{ResponseWriter: w, park: s.getPoller() != nil}
+	uw := newUpgradeWriter(w, s.getPoller() != nil)
 	conn, err := websocket.Accept(uw, r, &websocket.AcceptOptions{
 		InsecureSkipVerify: true, // origins were checked above, with nes's semantics
 		Subprotocols:       s.subprotocols(),
 		CompressionMode:    compression,
-		OnPingReceived:     uw.pingReceived,
+		OnPingReceived:     uw.conn.pingReceived,
 	})
 	if err != nil {
 		return // Accept answered the request
