@@ -57,8 +57,10 @@ func (u *upgradeWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	cc := u.conn
 	cc.Conn = nc
-	if sc, ok := nc.(syscall.Conn); ok && canTryWrite {
-		if rc, err := sc.SyscallConn(); err == nil {
+	// Raw reads and writes bypass the connection's own Read and Write:
+	// only for a plain TCP connection, not for a type that wraps one.
+	if tc, ok := nc.(*net.TCPConn); ok && canTryWrite {
+		if rc, err := tc.SyscallConn(); err == nil {
 			cc.raw = rc
 		}
 	}

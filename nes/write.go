@@ -183,10 +183,10 @@ func (s *Socket) releaseQueue() {
 // writeOnce writes the frames queued now as one batch, or closes the
 // connection once the queue is empty and a close was requested. budget
 // bounds how long the batch's write may block (0: no bound; see corkConn).
-// It reports whether the socket must be served again (it wrote a batch, and
-// more may have come meanwhile); false means it went idle, was closed, or
-// was handed to a goroutine of its own (a close handshake, or a client too
-// slow for the budget). Only one writer serves a socket at a time.
+// It reports whether the socket must be served again (frames or a close
+// came while the batch was written); false means it went idle, was closed,
+// or was handed to a goroutine of its own (a close handshake, or a client
+// too slow for the budget). Only one writer serves a socket at a time.
 func (s *Socket) writeOnce(budget time.Duration) bool {
 	q := &s.out
 	q.mu.Lock()
@@ -206,14 +206,7 @@ func (s *Socket) writeOnce(budget time.Duration) bool {
 			}()
 			return false
 		}
-		// Idle: a queue that grew for a burst gives its slices back; a
-		// small one keeps them for the next frames.
-		if cap(q.frames)+cap(q.spare) > keptQueueFrames {
-			putFrames(q.frames)
-			putFrames(q.spare)
-			q.frames, q.spare = nil, nil
-		}
-		q.running = false
+		q.idleLocked()
 		q.mu.Unlock()
 		return false
 	}
@@ -231,6 +224,8 @@ func (s *Socket) writeOnce(budget time.Duration) bool {
 	switch s.writeBatch(typ, batch, s.srv.opts.MaxChunkChars, budget) {
 	case batchWritten:
 		return true
+	case batchIdle:
+		return false
 	case batchSlow:
 		s.srv.wg.Add(1)
 		go s.writeAlone()
@@ -267,10 +262,23 @@ func (s *Socket) writeFailed() {
 
 // Outcomes of writeBatch.
 const (
-	batchWritten = iota
-	batchSlow    // written but for a rest, which the connection keeps
+	batchWritten = iota // and more is queued
+	batchIdle           // written, and nothing more: the socket went idle
+	batchSlow           // written but for a rest, which the connection keeps
 	batchFailed
 )
+
+// idleLocked ends the socket's turn with the writers: a queue that grew for
+// a burst gives its slices back; a small one keeps them for the next frames.
+// Called with q.mu held and nothing queued.
+func (q *outQueue) idleLocked() {
+	if cap(q.frames)+cap(q.spare) > keptQueueFrames {
+		putFrames(q.frames)
+		putFrames(q.spare)
+		q.frames, q.spare = nil, nil
+	}
+	q.running = false
+}
 
 // writeBatch writes frames through the corked connection, so that they
 // leave together.
@@ -306,6 +314,12 @@ func (s *Socket) writeBatch(typ websocket.MessageType, batch []outFrame, maxChun
 		q.bytes -= written
 	}
 	q.spare = batch[:0]
+	if result == batchWritten && len(q.frames) == 0 && q.closing == nil {
+		// Nothing came meanwhile: idle now, rather than after one more
+		// turn in the writers' FIFO.
+		q.idleLocked()
+		result = batchIdle
+	}
 	q.mu.Unlock()
 	return result
 }
