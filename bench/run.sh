@@ -6,7 +6,7 @@
 # (docs/bench.png), and the table section of docs/benchmarks.md. A QUICK
 # run writes bench/results/quick.* only.
 #
-#   ./bench/run.sh            # the full run (about 10 minutes on 2 cores)
+#   ./bench/run.sh            # the full run (about 17 minutes on 2 cores)
 #   QUICK=1 ./bench/run.sh    # small parameters: checks that everything works
 #
 # Needs Go 1.26 and Node 20 with npm; installs the hapi server's packages
@@ -103,14 +103,21 @@ for name in nes-go hapi-nes centrifuge; do
 	scenario "$name" -scenario fanout -subs "$subs_small" -burst 200 -size 100 -rounds "$rounds"
 	scenario "$name" -scenario fanout -subs "$subs_large" -burst 200 -size 100 -rounds "$rounds" -wait 180s
 	scenario "$name" -scenario conns -conns "$conns"
-	scenario "$name" -scenario rtt -clients 50 -duration "$duration"
 	# 20 bursts of 500 KB: the healthy subscribers keep up, the stalled one
 	# falls 10 MB behind (over nes's 4 MiB and centrifuge's 1 MiB bounds).
 	scenario "$name" -scenario slow -subs 100 -burst 500 -size 1000 -slow-bursts "$slow_bursts" -wait 180s
 	# Last: it leaves thousands of sockets in TIME_WAIT for a minute.
 	scenario "$name" -scenario connect -concurrency 50 -duration 5s
 done
-scenario nes-go -scenario httprtt -clients 50 -duration "$duration"
+# Request round trips: three rounds, each running every server in turn (and
+# nes-go's plain HTTP), so that a slow spell of the shared machine does not
+# fall on one server only; the report takes the medians.
+for round in 1 2 3; do
+	for name in nes-go hapi-nes centrifuge; do
+		scenario "$name" -scenario rtt -clients 50 -duration "$duration"
+	done
+	scenario nes-go -scenario httprtt -clients 50 -duration "$duration"
+done
 
 echo "== go test -bench BenchmarkPublish (allocations per publish)"
 (cd .. && go test -run XXX -bench 'BenchmarkPublish$' -benchmem -benchtime 2000x ./nes/) | tee "$out/$run_name-gobench.txt"

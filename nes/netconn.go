@@ -132,6 +132,13 @@ type corkConn struct {
 	err     error           // the first failed write
 	writing *atomic.Int64   // set to the start of a write in progress (unix nanos), for the watchdog
 	raw     syscall.RawConn // for non-blocking attempts (tryWrite); nil: use a deadline
+
+	// tryWrite's state (with mu held): its callback, made once, and the
+	// callback's input and results.
+	tryWriteFn func(fd uintptr) bool
+	twBuf      []byte
+	twN        int
+	twErr      error
 }
 
 // errSlowWrite reports a flush over its budget; the rest is kept.
@@ -329,7 +336,7 @@ func (c *corkConn) flushLocked() error {
 	}
 	if c.budget > 0 && c.raw != nil {
 		// A shared writer: one attempt, without waiting for the client.
-		n, err := tryWrite(c.raw, *c.buf)
+		n, err := c.tryWrite(*c.buf)
 		if err == nil && n < len(*c.buf) {
 			return c.keepRest(n)
 		}

@@ -57,10 +57,18 @@ func (sock *Socket) serveReads() {
 
 // readLoop reads frames until the connection fails or closes (false), or the
 // socket parks (true), and hands them to the socket's handler goroutine.
-// Reading goes on while a message is being handled, so a close from the
-// client is seen at once and ends the socket's context, which the handler (a
-// chi route, a hook) observes.
-func (sock *Socket) readLoop() (parked bool) {
+//
+// A frame that finds no handler running is handled by the reader itself
+// (inline), which saves a goroutine and a hand-off per message. If that
+// takes longer than stealAfter, a timer gives the reading to a new reader
+// and the old one goes on as the socket's handler: reading goes on while a
+// message is being handled, so a close from the client is seen at once and
+// ends the socket's context, which the handler (a chi route, a hook)
+// observes.
+//
+// done is true when the goroutine must end without tearing the socket down:
+// the socket parked, or its reading was given to another reader.
+func (sock *Socket) readLoop() (done bool) {
 	for {
 		sock.beforeRead()
 		// No context: abort closes the connection, which ends the read.
@@ -77,18 +85,76 @@ func (sock *Socket) readLoop() (parked bool) {
 		sock.active.Store(true)
 		sock.processing.Add(1)
 		if sock.in == nil {
-			// Made at the first frame; the handler goroutine started
-			// below is the only other user.
+			// Made at the first frame; the handlers are the only other
+			// users (parking drops it while idle).
 			sock.in = make(chan []byte, maxPendingFrames)
+		}
+		handler := sock.handling.CompareAndSwap(false, true)
+		if handler && len(sock.in) == 0 {
+			if !sock.handleInline(data) {
+				return true // now a handler; another goroutine reads
+			}
+			continue
 		}
 		// A full queue waits for the handler, which drains it even once
 		// the socket is closing.
 		sock.in <- data
-		if sock.handling.CompareAndSwap(false, true) {
+		if handler || sock.handling.CompareAndSwap(false, true) {
 			sock.handlers.Add(1)
 			go sock.handleLoop(sock.in)
 		}
 	}
+}
+
+// stealAfter is how long a reader handles a frame itself before a new
+// reader takes over the reading.
+const stealAfter = 2 * time.Millisecond
+
+// Inline states (Socket.inline).
+const (
+	inlineNone    = iota
+	inlineRunning // the reader is handling a frame
+	inlineStolen  // and the reading went to a new reader
+)
+
+// handleInline handles data in the reader, which holds the handler role
+// (handling). It reports whether the caller is still the reader; if not,
+// it has also finished as a handler (frames the new reader queued meanwhile
+// included).
+func (sock *Socket) handleInline(data []byte) bool {
+	sock.inline.Store(inlineRunning)
+	if sock.stealTimer == nil {
+		sock.stealTimer = time.AfterFunc(stealAfter, sock.steal)
+	} else {
+		sock.stealTimer.Reset(stealAfter)
+	}
+	if sock.ctx.Err() == nil {
+		sock.handleFrame(data)
+	}
+	sock.processing.Add(-1)
+	if sock.inline.CompareAndSwap(inlineRunning, inlineNone) {
+		sock.stealTimer.Stop()
+		sock.handling.Store(false)
+		return true
+	}
+	// Stolen: steal counted this goroutine among the handlers; the new
+	// reader queues to the frames channel while this one holds the handler
+	// role (so that it cannot park and drop the channel).
+	in := sock.in
+	sock.inline.Store(inlineNone)
+	sock.handleLoop(in)
+	return false
+}
+
+// steal runs when a frame handled by the reader takes longer than
+// stealAfter: a new reader takes over, and the old one finishes as a
+// handler.
+func (sock *Socket) steal() {
+	if !sock.inline.CompareAndSwap(inlineRunning, inlineStolen) {
+		return // done meanwhile
+	}
+	sock.handlers.Add(1) // the old reader, as a handler
+	go sock.serveReads()
 }
 
 // beforeRead prepares the next read: when nothing of the next frame is
@@ -132,10 +198,12 @@ func (sock *Socket) park() bool {
 	sock.readState.Store(readParking)
 	sock.readGate.Unlock()
 	// What an idle socket does not need: the frames channel (no handler
-	// runs: none is started but by a reader) and the write queue.
+	// runs: none is started but by a reader), the steal timer and the
+	// write queue.
 	if !sock.handling.Load() && len(sock.in) == 0 {
 		sock.in = nil
 	}
+	sock.stealTimer = nil // stopped: its frame was handled
 	sock.releaseQueue()
 	if err := sock.poller.arm(sock); err != nil {
 		sock.srv.log.Debug("nes: cannot park socket", "socket", sock.id, "error", err)

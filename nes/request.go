@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"mime"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -154,11 +153,17 @@ func isJSONType(ct string) bool {
 	if ct == "" {
 		return false
 	}
-	mt, _, err := mime.ParseMediaType(ct)
-	if err != nil {
-		return strings.HasPrefix(strings.ToLower(ct), "application/json")
+	// The media type is what comes before any parameter; comparing it
+	// without case needs no parsing of the parameters (and no map).
+	mt, _, _ := strings.Cut(ct, ";")
+	mt = strings.TrimSpace(mt)
+	const app = "application/"
+	if len(mt) < len(app) || !strings.EqualFold(mt[:len(app)], app) {
+		return false
 	}
-	return mt == "application/json" || (strings.HasPrefix(mt, "application/") && strings.HasSuffix(mt, "+json"))
+	sub := mt[len(app):]
+	return strings.EqualFold(sub, "json") ||
+		(len(sub) >= len("+json") && strings.EqualFold(sub[len(sub)-len("+json"):], "+json"))
 }
 
 // filterHeaders selects the response headers copied into a reply (the

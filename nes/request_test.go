@@ -1,11 +1,13 @@
 package nes
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -194,5 +196,75 @@ func TestPipelinedRequestsInOrder(t *testing.T) {
 	}
 	for i := 0; i < 100; i++ {
 		c.expect(fmt.Sprintf(`{"type":"request","id":%d,"statusCode":200,"payload":"%d"}`, i+10, i))
+	}
+}
+
+func TestIsJSONType(t *testing.T) {
+	for ct, want := range map[string]bool{
+		"application/json":                true,
+		"Application/JSON; charset=utf-8": true,
+		" application/json ;charset=x":    true,
+		"application/problem+json":        true,
+		"application/VND.API+JSON":        true,
+		"application/json; charset":       true,
+		"application/json-seq":            false,
+		"application/jsonx":               false,
+		"text/json":                       false,
+		"text/plain":                      false,
+		"application/":                    false,
+		"":                                false,
+	} {
+		if got := isJSONType(ct); got != want {
+			t.Errorf("isJSONType(%q) = %v, want %v", ct, got, want)
+		}
+	}
+}
+
+// A message handled by the reader itself that takes long hands the reading
+// to a new reader (stealAfter): the connection keeps being read, so the
+// client's websocket pings are answered while the route runs, and the
+// messages that follow still get their replies in order.
+func TestLongRouteDoesNotStopReading(t *testing.T) {
+	release := make(chan struct{})
+	ts := newTestServer(t, quietOptions(), func(s *Server, r chi.Router) {
+		r.Get("/block", func(w http.ResponseWriter, r *http.Request) {
+			<-release
+			w.Write([]byte("done"))
+		})
+		r.Get("/fast", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("fast")) })
+	})
+	unblock := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(unblock) // before the server's cleanup: a failure must not hang Shutdown
+	c := dial(t, ts.url, nil)
+	c.hello()
+	c.send(`{"type":"request","method":"GET","path":"/block","id":2}`)
+	c.send(`{"type":"request","method":"GET","path":"/fast","id":3}`)
+	replies := make(chan string, 2)
+	go func() { // the client reads (pongs are read by Read)
+		for i := 0; i < 2; i++ {
+			f, err := c.next(10 * time.Second)
+			if err != nil {
+				close(replies)
+				return
+			}
+			replies <- f
+		}
+	}()
+	for i := 0; i < 3; i++ {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		err := c.conn.Ping(ctx)
+		cancel()
+		if err != nil {
+			t.Fatalf("ping %d while the route runs: %v", i, err)
+		}
+	}
+	unblock()
+	for _, want := range []string{
+		`{"type":"request","id":2,"statusCode":200,"payload":"done"}`,
+		`{"type":"request","id":3,"statusCode":200,"payload":"fast"}`,
+	} {
+		if got := <-replies; got != want {
+			t.Fatalf("reply %s, want %s", got, want)
+		}
 	}
 }

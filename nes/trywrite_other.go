@@ -2,15 +2,12 @@
 
 package nes
 
-import (
-	"errors"
-	"syscall"
-)
+import "errors"
 
 // canTryWrite tells whether tryWrite works on this platform: here, shared
 // writers bound their writes with a deadline instead.
 const canTryWrite = false
 
-func tryWrite(syscall.RawConn, []byte) (int, error) {
+func (c *corkConn) tryWrite([]byte) (int, error) {
 	return 0, errors.New("nes: no non-blocking write on this platform")
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -37,28 +38,44 @@ type results struct {
 // find returns the result of server for scenario whose fields match.
 func (rs *results) find(server, scenario string, match map[string]any) result {
 	for _, r := range rs.lines {
-		if r["server"] != server || r["scenario"] != scenario {
-			continue
-		}
-		ok := true
-		for k, v := range match {
-			if fmt.Sprint(r[k]) != fmt.Sprint(v) {
-				ok = false
-			}
-		}
-		if ok {
+		if r["server"] == server && r["scenario"] == scenario && r.matches(match) {
 			return r
 		}
 	}
 	return nil
 }
 
+// matches reports whether r has every field of match.
+func (r result) matches(match map[string]any) bool {
+	for k, v := range match {
+		if fmt.Sprint(r[k]) != fmt.Sprint(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// value returns field of server's results for scenario whose fields match:
+// the median when the scenario ran several times (rtt and httprtt run three
+// times, interleaved with the other servers').
 func (rs *results) value(server, scenario string, match map[string]any, field string) (float64, bool) {
-	r := rs.find(server, scenario, match)
-	if r == nil {
+	var vs []float64
+	for _, r := range rs.lines {
+		if r["server"] != server || r["scenario"] != scenario || !r.matches(match) {
+			continue
+		}
+		if v, ok := r.num(field); ok {
+			vs = append(vs, v)
+		}
+	}
+	if len(vs) == 0 {
 		return 0, false
 	}
-	return r.num(field)
+	sort.Float64s(vs)
+	if len(vs)%2 == 1 {
+		return vs[len(vs)/2], true
+	}
+	return (vs[len(vs)/2-1] + vs[len(vs)/2]) / 2, true
 }
 
 func main() {
