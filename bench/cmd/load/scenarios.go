@@ -310,6 +310,13 @@ func runSlow(c *config) error {
 		}
 	}
 	nowhere := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 1}
+	// Bursts not measured first, so that the baseline does not pay alone
+	// for the first bursts of a fresh server and fresh connections.
+	for range max(1, c.slowBursts/4) {
+		if _, err := s.burst(c, c.burst, nil); err != nil {
+			return fmt.Errorf("warm-up burst: %w", err)
+		}
+	}
 	base, err := bursts(watch(nowhere, nowhere, func(int64) {}, func(string) {}))
 	if err != nil {
 		return fmt.Errorf("baseline burst: %w", err)
