@@ -9,7 +9,7 @@ import (
 // Reading a socket.
 //
 // Each socket has at most one reader at a time: a goroutine that reads frames
-// and hands them to the socket's handler goroutine. Most sockets are idle
+// and handles them, itself or through a handler goroutine (readLoop). Most sockets are idle
 // most of the time, and a goroutine blocked in a read holds a stack of a few
 // kilobytes, more than the rest of an idle socket. So where the server has a
 // poller (Linux, plain TCP connections), a reader that has waited readLinger
@@ -21,7 +21,7 @@ import (
 // Waiting is done by the read itself, with a read deadline at a frame
 // boundary: busy sockets make no extra system call. A deadline that passes
 // inside a frame is not an idle socket: the read is retried without one
-// (corkConn.Read).
+// (corkConn.deadlinePassed).
 
 // defaultReadLinger is how long a reader waits for a frame before the socket
 // parks.
@@ -47,7 +47,7 @@ const maxPendingFrames = 8
 // connection ends; in the latter case the socket is torn down here.
 func (sock *Socket) serveReads() {
 	if sock.readLoop() {
-		return // parked: a later reader goes on
+		return // parked, or the reading went to another reader
 	}
 	sock.cancel()
 	sock.handlers.Wait()
@@ -56,7 +56,8 @@ func (sock *Socket) serveReads() {
 }
 
 // readLoop reads frames until the connection fails or closes (false), or the
-// socket parks (true), and hands them to the socket's handler goroutine.
+// socket parks or its reading goes to another reader (true), and handles
+// them.
 //
 // A frame that finds no handler running is handled by the reader itself
 // (inline), which saves a goroutine and a hand-off per message. If that
