@@ -50,7 +50,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"strconv"
 	"strings"
 	"time"
 
@@ -122,15 +121,9 @@ func newMux(node *centrifuge.Node) *http.ServeMux {
 		CheckOrigin: func(*http.Request) bool { return true },
 	}))
 	mux.HandleFunc("POST /publish", func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		path := q.Get("path")
-		n, errN := strconv.Atoi(q.Get("n"))
-		size, errSize := strconv.Atoi(q.Get("size"))
-		if q.Get("size") == "" {
-			size, errSize = 100, nil
-		}
-		if !strings.HasPrefix(path, "/") || errN != nil || n < 0 || errSize != nil {
-			http.Error(w, "want ?path=/...&n=<count>[&size=<bytes>]", http.StatusBadRequest)
+		path, n, size, ok := serve.PublishQuery(r.URL.Query())
+		if !ok {
+			http.Error(w, serve.PublishUsage, http.StatusBadRequest)
 			return
 		}
 		channel := channelOf(path)

@@ -185,15 +185,24 @@ func (r roundResult) fill(res *result, c *config) {
 	res.set("mean_ms", r.hist.MeanMs())
 }
 
+// openSubscribers opens c.subs subscribers of c.path, starts their readers
+// and lets the server settle (idle) before the first burst.
+func openSubscribers(c *config) (*subscribers, error) {
+	cls, err := openMany(c, newDialer(c, nil), c.subs, c.path)
+	if err != nil {
+		return nil, err
+	}
+	s := startReaders(cls)
+	time.Sleep(time.Second + time.Duration(c.subs)*100*time.Microsecond)
+	return s, nil
+}
+
 func runFanout(c *config) error {
-	d := newDialer(c, nil)
-	cls, err := openMany(c, d, c.subs, c.path)
+	s, err := openSubscribers(c)
 	if err != nil {
 		return err
 	}
-	s := startReaders(cls)
 	defer s.close()
-	time.Sleep(time.Second + time.Duration(c.subs)*100*time.Microsecond) // idle
 	var rounds []roundResult
 	for r := 1; r <= c.rounds; r++ {
 		rr, err := s.burst(c, c.burst, nil)

@@ -260,14 +260,11 @@ func runConnect(c *config) error {
 // ---- slow: one stalled subscriber ----
 
 func runSlow(c *config) error {
-	d := newDialer(c, nil)
-	cls, err := openMany(c, d, c.subs, c.path)
+	s, err := openSubscribers(c)
 	if err != nil {
 		return err
 	}
-	s := startReaders(cls)
 	defer s.close()
-	time.Sleep(time.Second + time.Duration(c.subs)*100*time.Microsecond)
 
 	// Bursts of c.burst messages, c.slowBursts times, each delivered to
 	// the healthy subscribers before the next: they keep up, while the

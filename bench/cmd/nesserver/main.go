@@ -23,7 +23,6 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
-	"strconv"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -105,15 +104,9 @@ func echo(w http.ResponseWriter, r *http.Request) {
 // publish handles POST /publish?path=&n=&size=.
 func publish(srv *nes.Server) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		path := q.Get("path")
-		n, errN := strconv.Atoi(q.Get("n"))
-		size, errSize := strconv.Atoi(q.Get("size"))
-		if q.Get("size") == "" {
-			size, errSize = 100, nil
-		}
-		if path == "" || errN != nil || n < 0 || errSize != nil {
-			http.Error(w, "want ?path=/...&n=<count>[&size=<bytes>]", http.StatusBadRequest)
+		path, n, size, ok := serve.PublishQuery(r.URL.Query())
+		if !ok {
+			http.Error(w, serve.PublishUsage, http.StatusBadRequest)
 			return
 		}
 		for i := range n {

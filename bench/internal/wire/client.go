@@ -192,42 +192,36 @@ func (c *Client) await(ctx context.Context, id int64) ([]byte, error) {
 		}
 		if c.Proto == NES {
 			k, _ := NESKind(frame)
-			switch k {
-			case KindPing:
-				if err := c.pongNES(ctx, frame); err != nil {
+			if k != KindReply {
+				if err := c.aside(ctx, k, frame); err != nil {
 					return nil, err
 				}
-			case KindPub:
-				c.pub(frame)
-			case KindReply:
-				got, _ := Field(frame, "id")
-				if sc, ok := Field(frame, "statusCode"); ok {
-					if n, _ := Int(sc); n >= 400 && (got == nil || bytes.Equal(got, ws)) {
-						return nil, fmt.Errorf("%w: %s", ErrReply, trunc(frame))
-					}
+				continue
+			}
+			got, _ := Field(frame, "id")
+			if sc, ok := Field(frame, "statusCode"); ok {
+				if n, _ := Int(sc); n >= 400 && (got == nil || bytes.Equal(got, ws)) {
+					return nil, fmt.Errorf("%w: %s", ErrReply, trunc(frame))
 				}
-				if bytes.Equal(got, ws) {
-					return frame, nil
-				}
+			}
+			if bytes.Equal(got, ws) {
+				return frame, nil
 			}
 			continue
 		}
 		var reply []byte
 		var ferr error
 		Lines(frame, func(line []byte) bool {
-			switch CFKind(line) {
-			case KindPing:
-				ferr = c.write(ctx, []byte(`{}`))
-			case KindPub:
-				c.pub(line)
-			case KindReply:
-				got, _ := Field(line, "id")
-				if bytes.Equal(got, ws) {
-					if bytes.Contains(line, []byte(`"error":`)) {
-						ferr = fmt.Errorf("%w: %s", ErrReply, trunc(line))
-					}
-					reply = line
+			k := CFKind(line)
+			if k != KindReply {
+				ferr = c.aside(ctx, k, line)
+				return ferr == nil
+			}
+			if got, _ := Field(line, "id"); bytes.Equal(got, ws) {
+				if bytes.Contains(line, []byte(`"error":`)) {
+					ferr = fmt.Errorf("%w: %s", ErrReply, trunc(line))
 				}
+				reply = line
 			}
 			return ferr == nil
 		})
@@ -238,6 +232,21 @@ func (c *Client) await(ctx context.Context, id int64) ([]byte, error) {
 			return reply, nil
 		}
 	}
+}
+
+// aside handles a message that is not a reply being awaited: it answers a
+// ping (nes or centrifuge) and passes a publication to OnPub.
+func (c *Client) aside(ctx context.Context, k Kind, msg []byte) error {
+	switch k {
+	case KindPing:
+		if c.Proto == NES {
+			return c.pongNES(ctx, msg)
+		}
+		return c.write(ctx, []byte(`{}`))
+	case KindPub:
+		c.pub(msg)
+	}
+	return nil
 }
 
 func (c *Client) pub(msg []byte) {
@@ -270,24 +279,15 @@ func (c *Client) ReadPubs(ctx context.Context) error {
 			return err
 		}
 		if c.Proto == NES {
-			switch k, _ := NESKind(frame); k {
-			case KindPing:
-				if err := c.pongNES(ctx, frame); err != nil {
-					return err
-				}
-			case KindPub:
-				c.pub(frame)
+			k, _ := NESKind(frame)
+			if err := c.aside(ctx, k, frame); err != nil {
+				return err
 			}
 			continue
 		}
 		var ferr error
 		Lines(frame, func(line []byte) bool {
-			switch CFKind(line) {
-			case KindPing:
-				ferr = c.write(ctx, []byte(`{}`))
-			case KindPub:
-				c.pub(line)
-			}
+			ferr = c.aside(ctx, CFKind(line), line)
 			return ferr == nil
 		})
 		if ferr != nil {
