@@ -3,6 +3,7 @@ package nes
 import (
 	"context"
 	"errors"
+	"runtime"
 	"time"
 )
 
@@ -107,15 +108,16 @@ func (sock *Socket) readLoop() (done bool) {
 	}
 }
 
-// stealAfter is how long a reader handles a frame itself before a new
-// reader takes over the reading.
-const stealAfter = 2 * time.Millisecond
+// defaultStealAfter is how long a reader handles a frame itself before a
+// new reader takes over the reading.
+const defaultStealAfter = 2 * time.Millisecond
 
 // Inline states (Socket.inline).
 const (
-	inlineNone    = iota
-	inlineRunning // the reader is handling a frame
-	inlineStolen  // and the reading went to a new reader
+	inlineNone     = iota
+	inlineRunning  // the reader is handling a frame
+	inlineStealing // steal is counting the reader as a handler
+	inlineStolen   // and the reading went to a new reader
 )
 
 // handleInline handles data in the reader, which holds the handler role
@@ -125,9 +127,9 @@ const (
 func (sock *Socket) handleInline(data []byte) bool {
 	sock.inline.Store(inlineRunning)
 	if sock.stealTimer == nil {
-		sock.stealTimer = time.AfterFunc(stealAfter, sock.steal)
+		sock.stealTimer = time.AfterFunc(sock.srv.stealAfter, sock.steal)
 	} else {
-		sock.stealTimer.Reset(stealAfter)
+		sock.stealTimer.Reset(sock.srv.stealAfter)
 	}
 	if sock.ctx.Err() == nil {
 		sock.handleFrame(data)
@@ -141,6 +143,9 @@ func (sock *Socket) handleInline(data []byte) bool {
 	// Stolen: steal counted this goroutine among the handlers; the new
 	// reader queues to the frames channel while this one holds the handler
 	// role (so that it cannot park and drop the channel).
+	for sock.inline.Load() == inlineStealing {
+		runtime.Gosched() // steal is between two atomic operations
+	}
 	in := sock.in
 	sock.inline.Store(inlineNone)
 	sock.handleLoop(in)
@@ -151,10 +156,17 @@ func (sock *Socket) handleInline(data []byte) bool {
 // stealAfter: a new reader takes over, and the old one finishes as a
 // handler.
 func (sock *Socket) steal() {
-	if !sock.inline.CompareAndSwap(inlineRunning, inlineStolen) {
-		return // done meanwhile
+	if !sock.inline.CompareAndSwap(inlineRunning, inlineStealing) {
+		return // done meanwhile (a timer that fired late finds inlineNone)
 	}
-	sock.handlers.Add(1) // the old reader, as a handler
+	if h := sock.srv.testHookSteal; h != nil {
+		h()
+	}
+	// The old reader waits for inlineStolen before it finishes as a
+	// handler, so the count never drops below zero. It is still inside
+	// handleInline: the count is not being waited on.
+	sock.handlers.Add(1)
+	sock.inline.Store(inlineStolen)
 	go sock.serveReads()
 }
 

@@ -268,3 +268,61 @@ func TestLongRouteDoesNotStopReading(t *testing.T) {
 		}
 	}
 }
+
+// TestStealRace hands almost every inline frame to a new reader (a steal
+// delay of 1µs) while clients pipeline requests: every reply must come, in
+// order, and the handoff must keep the handler count balanced (it once went
+// negative and panicked when the old reader finished before steal counted
+// it).
+func TestStealRace(t *testing.T) {
+	ts := newTestServer(t, quietOptions(), func(s *Server, r chi.Router) {
+		s.stealAfter = time.Microsecond
+		// Widen steal's window between taking the frame and counting the
+		// old reader as a handler.
+		s.testHookSteal = func() { time.Sleep(20 * time.Microsecond) }
+		r.Get("/echo/{n}", func(w http.ResponseWriter, r *http.Request) {
+			if chi.URLParam(r, "n") == "7" {
+				time.Sleep(50 * time.Microsecond)
+			}
+			w.Write([]byte(chi.URLParam(r, "n")))
+		})
+	})
+	const clients, rounds, pipeline = 8, 60, 4
+	errs := make(chan error, clients)
+	for i := 0; i < clients; i++ {
+		c := dial(t, ts.url, nil)
+		c.hello()
+		go func() {
+			errs <- func() error {
+				ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+				defer cancel()
+				id := 2
+				for r := 0; r < rounds; r++ {
+					for k := 0; k < pipeline; k++ {
+						f := fmt.Sprintf(`{"type":"request","method":"GET","path":"/echo/%d","id":%d}`, (id+k)%10, id+k)
+						if err := c.conn.Write(ctx, websocket.MessageText, []byte(f)); err != nil {
+							return err
+						}
+					}
+					for k := 0; k < pipeline; k++ {
+						_, got, err := c.conn.Read(ctx)
+						if err != nil {
+							return err
+						}
+						want := fmt.Sprintf(`{"type":"request","id":%d,"statusCode":200,"payload":"%d"}`, id+k, (id+k)%10)
+						if string(got) != want {
+							return fmt.Errorf("reply %s, want %s", got, want)
+						}
+					}
+					id += pipeline
+				}
+				return nil
+			}()
+		}()
+	}
+	for i := 0; i < clients; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}

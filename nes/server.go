@@ -65,6 +65,10 @@ type Server struct {
 	poll       *poller
 	pollTried  bool // guarded by mu
 	readLinger time.Duration
+	stealAfter time.Duration // how long a reader handles a frame itself (read.go)
+	// testHookSteal, set by tests before the first socket, runs inside
+	// steal.
+	testHookSteal func()
 
 	broker  Broker
 	startMu sync.Mutex // serializes Start; held only while the broker starts
@@ -126,6 +130,7 @@ func New(opts Options) (*Server, error) {
 		users:    make(map[string]map[*Socket]struct{}),
 
 		readLinger: defaultReadLinger,
+		stealAfter: defaultStealAfter,
 	}
 	if s.broker == nil {
 		s.broker = NewMemoryBroker()
