@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/go-chi/chi/v5"
 )
 
 // discardConn is an in-process connection: reads block until it closes,
@@ -182,5 +183,40 @@ func benchPublish(b *testing.B, msg any, delivered bool) {
 				b.Fatal(err)
 			}
 		})
+	}
+}
+
+// BenchmarkRequest handles request frames on an in-process socket: decoding,
+// the chi route (the side-by-side benchmark's GET /echo) and encoding the
+// reply into the socket's queue, the write excluded.
+func BenchmarkRequest(b *testing.B) {
+	srv, err := New(Options{Heartbeat: Heartbeat{Disabled: true}, MaxQueueBytes: 1 << 30, HelloTimeout: -1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := chi.NewRouter()
+	r.Get("/echo", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = w.Write([]byte(`{"ok":true}`))
+	})
+	srv.Mount(r, "/nes")
+	if err := srv.Subscription("/rooms/{room}", SubscriptionOptions{}); err != nil {
+		b.Fatal(err)
+	}
+	conns := benchSockets(b, srv, 1, "/rooms/lobby")
+	sock := srv.allSockets(nil)[0]
+	frame := []byte(`{"type":"request","method":"GET","path":"/echo","id":2}`)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		sock.handleFrame(frame)
+		if (i+1)%publishBurst == 0 {
+			waitDelivered(b, conns, int64(i+1))
+		}
+	}
+	waitDelivered(b, conns, int64(b.N))
+	b.StopTimer()
+	if err := srv.Shutdown(context.Background()); err != nil {
+		b.Fatal(err)
 	}
 }

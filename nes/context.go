@@ -10,7 +10,3 @@ func SocketFrom(ctx context.Context) *Socket {
 	s, _ := ctx.Value(socketKey{}).(*Socket)
 	return s
 }
-
-func withSocket(ctx context.Context, s *Socket) context.Context {
-	return context.WithValue(ctx, socketKey{}, s)
-}

@@ -7,6 +7,9 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
+	"reflect"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -150,6 +153,30 @@ func FuzzSocketFrames(f *testing.F) {
 			if len(w) == 0 || w[0] != '{' || !json.Valid(w) {
 				t.Fatalf("invalid frame written: %q", w)
 			}
+		}
+	})
+}
+
+// FuzzRequestPath checks parseRequestPath against url.ParseRequestURI, which
+// it must agree with on every path that starts with "/".
+func FuzzRequestPath(f *testing.F) {
+	for _, s := range []string{"/", "/echo", "/a/b?x=1&y=2", "/a?", "/a??", "/a?b?c", "/%41", "/a b", "/é",
+		"/a!b", "/a;b=c", "//host/x", "/a\x00", "/a?\x7f", "/a#frag", "/%zz", "/a/../b", "/*"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, p string) {
+		if !strings.HasPrefix(p, "/") {
+			return
+		}
+		var got url.URL
+		ok := parseRequestPath(p, &got)
+		want, err := url.ParseRequestURI(p)
+		wantOK := err == nil && want.Host == "" && want.Scheme == ""
+		if ok != wantOK {
+			t.Fatalf("%q: valid %v, net/url says %v (%v)", p, ok, wantOK, err)
+		}
+		if ok && !reflect.DeepEqual(got, *want) {
+			t.Fatalf("%q: parsed %#v, net/url %#v", p, got, *want)
 		}
 	})
 }

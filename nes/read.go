@@ -1,10 +1,14 @@
 package nes
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"runtime"
 	"time"
+
+	"github.com/coder/websocket"
 )
 
 // Reading a socket.
@@ -71,10 +75,10 @@ func (sock *Socket) serveReads() {
 // done is true when the goroutine must end without tearing the socket down:
 // the socket parked, or its reading was given to another reader.
 func (sock *Socket) readLoop() (done bool) {
+	var scratch []byte
 	for {
 		sock.beforeRead()
-		// No context: abort closes the connection, which ends the read.
-		_, data, err := sock.conn.Read(context.Background())
+		data, err := sock.readMessage(&scratch)
 		if err != nil {
 			if errors.Is(err, errIdle) {
 				if sock.park() {
@@ -107,6 +111,47 @@ func (sock *Socket) readLoop() (done bool) {
 		}
 	}
 }
+
+// readMessage reads the next message. Over a websocket connection it reads
+// into the reader's scratch buffer and returns a copy of the exact size
+// (websocket.Conn.Read starts every message with 512 bytes and grows them).
+func (sock *Socket) readMessage(scratch *[]byte) ([]byte, error) {
+	c, ok := sock.conn.(*websocket.Conn)
+	if !ok {
+		// No context: abort closes the connection, which ends the read.
+		_, data, err := sock.conn.Read(context.Background())
+		return data, err
+	}
+	_, r, err := c.Reader(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	b := *scratch
+	if b == nil {
+		b = make([]byte, 0, 512)
+	}
+	b = b[:0]
+	for {
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if cap(b) <= maxScratch {
+		*scratch = b
+	}
+	return bytes.Clone(b), nil
+}
+
+// maxScratch bounds the read buffer a reader keeps between messages.
+const maxScratch = 64 << 10
 
 // defaultStealAfter is how long a reader handles a frame itself before a
 // new reader takes over the reading.

@@ -2,6 +2,7 @@ package nes
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -9,6 +10,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/go-chi/chi/v5"
 
 	"github.com/nes-go/nes/protocol"
 )
@@ -33,19 +37,71 @@ func (sock *Socket) handleRequest(m *protocol.Request) {
 		sock.sendError(errorFor(http.StatusNotFound, "Not Found", t, m.ID))
 		return
 	}
-	req, msg := sock.buildRequest(m)
+	st := &requestState{}
+	req, msg := sock.buildRequest(m, st)
 	if req == nil {
 		sock.sendError(errorFor(http.StatusBadRequest, msg, t, m.ID))
 		return
 	}
-	rec := newRecorder()
-	if err := serveRecovered(sock.srv.requestHandler(), rec, req); err != nil {
+	h := sock.srv.requestHandler()
+	if mux, ok := h.(*chi.Mux); ok {
+		// The routing context chi would take from its pool and add to the
+		// request's context (two allocations), provided by ours instead.
+		rctx := routeContexts.Get().(*chi.Context)
+		rctx.Reset()
+		rctx.Routes = mux
+		st.ctx.route = rctx
+		defer routeContexts.Put(rctx)
+	}
+	st.rec.header = make(http.Header)
+	st.rec.body = st.small[:0]
+	if err := serveRecovered(h, &st.rec, req); err != nil {
 		sock.srv.log.Error("nes: request handler panicked", "method", req.Method, "path", m.Path, "error", err)
 		sock.sendError(errorFor(http.StatusInternalServerError, internalErrorMessage, t, m.ID))
 		return
 	}
-	sock.reply(sock.srv.response(m.ID, rec), t, m.ID)
+	sock.srv.response(&st.resp, m.ID, &st.rec)
+	sock.replySized(&st.resp, t, m.ID, len(st.resp.Payload)+replyOverhead)
 }
+
+// replyOverhead is room for a reply's fields around its payload, so that
+// encoding a reply takes one allocation.
+const replyOverhead = 96
+
+// requestState is what serving one request over a socket allocates, in one
+// piece: the request's context, URL and response recorder, and the reply.
+type requestState struct {
+	ctx   requestContext
+	url   url.URL
+	rec   recorder
+	resp  protocol.Response
+	small [64]byte // the recorder's first body buffer
+}
+
+// requestContext is the context of a request over a socket: the socket's
+// context, with SocketFrom's value and, for a chi router, chi's routing
+// context, without a context.WithValue for each.
+type requestContext struct {
+	context.Context
+	sock  *Socket
+	route *chi.Context
+}
+
+// Value implements context.Context.
+func (c *requestContext) Value(key any) any {
+	switch key {
+	case socketKey{}:
+		return c.sock
+	case chi.RouteCtxKey:
+		if c.route != nil {
+			return c.route
+		}
+	}
+	return c.Context.Value(key)
+}
+
+// routeContexts are chi routing contexts for requests over sockets.
+var routeContexts = sync.Pool{New: func() any { return chi.NewRouteContext() }}
 
 func pathOnly(p string) string {
 	if i := strings.IndexAny(p, "?#"); i >= 0 {
@@ -56,13 +112,12 @@ func pathOnly(p string) string {
 
 // buildRequest turns a request message into an http.Request, or returns the
 // reason it cannot.
-func (sock *Socket) buildRequest(m *protocol.Request) (*http.Request, string) {
+func (sock *Socket) buildRequest(m *protocol.Request, st *requestState) (*http.Request, string) {
 	method := strings.ToUpper(m.Method)
 	if !isToken(method) {
 		return nil, "Invalid request method"
 	}
-	u, err := url.ParseRequestURI(m.Path)
-	if err != nil || u.Host != "" || u.Scheme != "" {
+	if !parseRequestPath(m.Path, &st.url) {
 		return nil, "Invalid request path"
 	}
 	header := make(http.Header, len(m.Headers)+1)
@@ -80,9 +135,10 @@ func (sock *Socket) buildRequest(m *protocol.Request) (*http.Request, string) {
 	if h := header.Get("Host"); h != "" {
 		host = h
 	}
-	req := &http.Request{
+	st.ctx = requestContext{Context: sock.ctx, sock: sock}
+	req := http.Request{
 		Method:     method,
-		URL:        u,
+		URL:        &st.url,
 		Proto:      "HTTP/1.1",
 		ProtoMajor: 1,
 		ProtoMinor: 1,
@@ -97,7 +153,41 @@ func (sock *Socket) buildRequest(m *protocol.Request) (*http.Request, string) {
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
-	return req.WithContext(withSocket(sock.ctx, sock)), ""
+	return req.WithContext(&st.ctx), ""
+}
+
+// parseRequestPath parses a request message's path (which starts with "/")
+// into u as url.ParseRequestURI does, and reports whether it is valid. Paths
+// that need no unescaping, the common case, are parsed without allocating.
+func parseRequestPath(p string, u *url.URL) bool {
+	path, query, hasQuery := strings.Cut(p, "?")
+	fast := true
+	for i := 0; i < len(path) && fast; i++ {
+		fast = plainPathByte(path[i])
+	}
+	for i := 0; i < len(query) && fast; i++ {
+		fast = query[i] >= ' ' && query[i] != 0x7f
+	}
+	if fast {
+		*u = url.URL{Path: path, RawQuery: query, ForceQuery: hasQuery && query == ""}
+		return true
+	}
+	parsed, err := url.ParseRequestURI(p)
+	if err != nil || parsed.Host != "" || parsed.Scheme != "" {
+		return false
+	}
+	*u = *parsed
+	return true
+}
+
+// plainPathByte reports whether c stands for itself in a URL path: it is
+// neither escaped nor unescaped by net/url.
+func plainPathByte(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	return strings.IndexByte("-_.~$&+,/:;=@", c) >= 0
 }
 
 // requestBody applies nes's payload rules: no payload or null → no body; a
@@ -129,12 +219,12 @@ func serveRecovered(h http.Handler, w http.ResponseWriter, r *http.Request) (err
 // response builds the request reply from what the handler wrote: a JSON body
 // is embedded as JSON, 204 (and 304) is null, an empty body is "", anything
 // else is a JSON string.
-func (s *Server) response(id protocol.ID, rec *recorder) *protocol.Response {
+func (s *Server) response(out *protocol.Response, id protocol.ID, rec *recorder) {
 	status := rec.status
 	if status == 0 {
 		status = http.StatusOK
 	}
-	body := rec.body.Bytes()
+	body := rec.body
 	var payload json.RawMessage
 	switch {
 	case status == http.StatusNoContent || status == http.StatusNotModified:
@@ -146,7 +236,7 @@ func (s *Server) response(id protocol.ID, rec *recorder) *protocol.Response {
 	default:
 		payload, _ = json.Marshal(string(body))
 	}
-	return &protocol.Response{ID: id, StatusCode: status, Payload: payload, Headers: s.filterHeaders(rec.header, len(body))}
+	*out = protocol.Response{ID: id, StatusCode: status, Payload: payload, Headers: s.filterHeaders(rec.header, len(body))}
 }
 
 func isJSONType(ct string) bool {
@@ -241,10 +331,8 @@ func validHeaderValue(v string) bool {
 type recorder struct {
 	header http.Header
 	status int
-	body   bytes.Buffer
+	body   []byte
 }
-
-func newRecorder() *recorder { return &recorder{header: make(http.Header)} }
 
 // Header implements http.ResponseWriter.
 func (r *recorder) Header() http.Header { return r.header }
@@ -263,10 +351,11 @@ func (r *recorder) Write(p []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
-	if r.header.Get("Content-Type") == "" && r.body.Len() == 0 && len(p) > 0 {
+	if len(r.body) == 0 && len(p) > 0 && r.header.Get("Content-Type") == "" {
 		r.header.Set("Content-Type", http.DetectContentType(p))
 	}
-	return r.body.Write(p)
+	r.body = append(r.body, p...)
+	return len(p), nil
 }
 
 // Flush implements http.Flusher (a no-op: the reply is sent whole).

@@ -196,7 +196,16 @@ func (s *Socket) sendMessage(m protocol.Message) error {
 // handles the socket's messages, which writes the reply itself when no
 // writer is busy with the socket.
 func (s *Socket) reply(m protocol.Message, t string, id protocol.ID) {
-	frame, err := s.codec.AppendEncode(nil, m)
+	s.replySized(m, t, id, 0)
+}
+
+// replySized is reply with room for size bytes made for the frame.
+func (s *Socket) replySized(m protocol.Message, t string, id protocol.ID, size int) {
+	var buf []byte
+	if size > 0 {
+		buf = make([]byte, 0, size)
+	}
+	frame, err := s.codec.AppendEncode(buf, m)
 	if err != nil {
 		s.srv.log.Error("nes: encoding reply", "type", t, "error", err)
 		e := protocol.NewErrorReply(http.StatusInternalServerError, "Failed serializing message")
