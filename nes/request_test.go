@@ -326,3 +326,75 @@ func TestStealRace(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestRoutingContext: a request over a socket is routed by chi as an
+// HTTP request would be, through sub-routers, mounts and middleware that
+// look at chi's routing context, while its context carries the socket and
+// ends when the socket closes.
+func TestRequestRoutingContext(t *testing.T) {
+	ended := make(chan error, 1)
+	ts := newTestServer(t, quietOptions(), func(s *Server, r chi.Router) {
+		r.Use(func(next http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				rc := chi.RouteContext(r.Context())
+				if rc == nil || rc.Routes == nil {
+					http.Error(w, "no routing context", http.StatusInternalServerError)
+					return
+				}
+				w.Header().Set("X-Matched", fmt.Sprint(rc.Routes.Match(chi.NewRouteContext(), r.Method, r.URL.Path)))
+				next.ServeHTTP(w, r)
+			})
+		})
+		r.Route("/orgs/{org}", func(r chi.Router) {
+			sub := chi.NewRouter()
+			sub.Get("/{user}", func(w http.ResponseWriter, r *http.Request) {
+				fmt.Fprintf(w, "%s/%s %s %s socket=%t", chi.URLParam(r, "org"), chi.URLParam(r, "user"),
+					chi.RouteContext(r.Context()).RoutePattern(), r.URL.RawQuery, SocketFrom(r.Context()) != nil)
+			})
+			r.Mount("/users", sub)
+		})
+		r.Get("/files/{name}", func(w http.ResponseWriter, r *http.Request) {
+			fmt.Fprintf(w, "%q %q", chi.URLParam(r, "name"), r.URL.Path)
+		})
+		r.Get("/wait", func(w http.ResponseWriter, r *http.Request) {
+			<-r.Context().Done()
+			ended <- context.Cause(r.Context())
+		})
+	})
+	c := dial(t, ts.url, nil)
+	c.hello()
+	c.roundTrip(`{"type":"request","method":"GET","path":"/orgs/acme/users/ann?x=1","id":2}`,
+		`{"type":"request","id":2,"statusCode":200,"payload":"acme/ann /orgs/{org}/users/{user} x=1 socket=true"}`)
+	// Escaped paths go through net/url, unescaped as for HTTP.
+	c.roundTrip(`{"type":"request","method":"GET","path":"/files/a%20b","id":3}`,
+		`{"type":"request","id":3,"statusCode":200,"payload":"\"a b\" \"/files/a b\""}`)
+	// The routing context is reset between requests on one socket.
+	c.roundTrip(`{"type":"request","method":"GET","path":"/orgs/x/users/y","id":4}`,
+		`{"type":"request","id":4,"statusCode":200,"payload":"x/y /orgs/{org}/users/{user}  socket=true"}`)
+	c.send(`{"type":"request","method":"GET","path":"/wait","id":5}`)
+	time.Sleep(20 * time.Millisecond)
+	c.conn.Close(websocket.StatusNormalClosure, "")
+	select {
+	case err := <-ended:
+		if err == nil {
+			t.Fatal("the request's context ended without a cause")
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request's context did not end when the socket closed")
+	}
+}
+
+// TestRequestOtherHandler: SetHandler with a handler that is not chi's; the
+// request's context still carries the socket.
+func TestRequestOtherHandler(t *testing.T) {
+	ts := newTestServer(t, quietOptions(), func(s *Server, r chi.Router) {})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprintf(w, "%s %t %v", r.PathValue("id"), SocketFrom(r.Context()) != nil, chi.RouteContext(r.Context()) == nil)
+	})
+	ts.SetHandler(mux)
+	c := dial(t, ts.url, nil)
+	c.hello()
+	c.roundTrip(`{"type":"request","method":"GET","path":"/items/7","id":2}`,
+		`{"type":"request","id":2,"statusCode":200,"payload":"7 true true"}`)
+}
