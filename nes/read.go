@@ -255,11 +255,12 @@ func (sock *Socket) park() bool {
 	}
 	sock.readState.Store(readParking)
 	sock.readGate.Unlock()
-	// What an idle socket does not need: the frames channel (no handler
-	// runs: none is started but by a reader), the steal timer and the
-	// write queue.
+	// What an idle socket does not need: the frames channel and the reply
+	// buffers (no handler runs: none is started but by a reader), the
+	// steal timer and the write queue.
 	if !sock.handling.Load() && len(sock.in) == 0 {
 		sock.in = nil
+		sock.replyBuf = nil
 	}
 	sock.stealTimer = nil // stopped: its frame was handled
 	sock.releaseQueue()

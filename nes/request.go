@@ -53,15 +53,52 @@ func (sock *Socket) handleRequest(m *protocol.Request) {
 		st.ctx.route = rctx
 		defer routeContexts.Put(rctx)
 	}
-	st.rec.header = make(http.Header)
-	st.rec.body = st.small[:0]
-	if err := serveRecovered(h, &st.rec, req); err != nil {
+	rb := sock.replyBufs()
+	rec := &rb.rec
+	*rec = recorder{header: rb.header, body: rb.small[:0]}
+	defer rb.reset()
+	if err := serveRecovered(h, rec, req); err != nil {
 		sock.srv.log.Error("nes: request handler panicked", "method", req.Method, "path", m.Path, "error", err)
 		sock.sendError(errorFor(http.StatusInternalServerError, internalErrorMessage, t, m.ID))
 		return
 	}
-	sock.srv.response(&st.resp, m.ID, &st.rec)
-	sock.replySized(&st.resp, t, m.ID, len(st.resp.Payload)+replyOverhead)
+	sock.srv.response(&rb.resp, m.ID, rec)
+	sock.replySized(&rb.resp, t, m.ID, len(rb.resp.Payload)+replyOverhead)
+}
+
+// replyBuffers is what a socket reuses from one request to the next: the
+// response recorder, its header map and first body buffer, and the reply.
+// A socket serves one request at a time, and, as for net/http, a handler
+// must not use its ResponseWriter once it returned. Parking drops them.
+type replyBuffers struct {
+	rec    recorder
+	header http.Header
+	resp   protocol.Response
+	small  [64]byte
+}
+
+// replyBufs returns the socket's reply buffers, made at its first request
+// after it started or woke.
+func (sock *Socket) replyBufs() *replyBuffers {
+	if sock.replyBuf == nil {
+		sock.replyBuf = &replyBuffers{header: make(http.Header)}
+	}
+	return sock.replyBuf
+}
+
+// maxReusedHeaders bounds the response header map kept between requests.
+const maxReusedHeaders = 16
+
+// reset makes the buffers ready for the next request, dropping what must
+// not be kept: a large header map and references to the last reply.
+func (rb *replyBuffers) reset() {
+	if len(rb.header) > maxReusedHeaders {
+		rb.header = make(http.Header)
+	} else {
+		clear(rb.header)
+	}
+	rb.rec = recorder{}
+	rb.resp = protocol.Response{}
 }
 
 // replyOverhead is room for a reply's fields around its payload, so that
@@ -69,13 +106,10 @@ func (sock *Socket) handleRequest(m *protocol.Request) {
 const replyOverhead = 96
 
 // requestState is what serving one request over a socket allocates, in one
-// piece: the request's context, URL and response recorder, and the reply.
+// piece: the request's context and URL, which the handler may keep.
 type requestState struct {
-	ctx   requestContext
-	url   url.URL
-	rec   recorder
-	resp  protocol.Response
-	small [64]byte // the recorder's first body buffer
+	ctx requestContext
+	url url.URL
 }
 
 // requestContext is the context of a request over a socket: the socket's

@@ -49,15 +49,16 @@ type Socket struct {
 	cancel context.CancelFunc
 
 	helloed    atomic.Bool
-	connected  atomic.Bool  // OnConnection succeeded: OnDisconnection will run
-	ready      atomic.Bool  // the hello succeeded: other messages are served
-	closed     atomic.Bool  // no more frames are accepted
-	active     atomic.Bool  // inbound frame or outbound write since the last sweep
-	processing atomic.Int32 // messages read and not yet handled
-	in         chan []byte  // frames read, waiting for the handler
-	handling   atomic.Bool  // a frame is being handled (by a handler goroutine or inline)
-	inline     atomic.Int32 // inlineNone, inlineRunning, inlineStealing, inlineStolen (read.go)
-	stealTimer *time.Timer  // the reader's, for frames it handles itself
+	connected  atomic.Bool   // OnConnection succeeded: OnDisconnection will run
+	ready      atomic.Bool   // the hello succeeded: other messages are served
+	closed     atomic.Bool   // no more frames are accepted
+	active     atomic.Bool   // inbound frame or outbound write since the last sweep
+	processing atomic.Int32  // messages read and not yet handled
+	in         chan []byte   // frames read, waiting for the handler
+	handling   atomic.Bool   // a frame is being handled (by a handler goroutine or inline)
+	inline     atomic.Int32  // inlineNone, inlineRunning, inlineStealing, inlineStolen (read.go)
+	stealTimer *time.Timer   // the reader's, for frames it handles itself
+	replyBuf   *replyBuffers // the handler's (request.go)
 	handlers   sync.WaitGroup
 	helloTimer *time.Timer
 
