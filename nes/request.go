@@ -108,6 +108,7 @@ const replyOverhead = 96
 // requestState is what serving one request over a socket allocates, in one
 // piece: the request's context and URL, which the handler may keep.
 type requestState struct {
+	req http.Request
 	ctx requestContext
 	url url.URL
 }
@@ -187,7 +188,10 @@ func (sock *Socket) buildRequest(m *protocol.Request, st *requestState) (*http.R
 		req.Body = io.NopCloser(bytes.NewReader(body))
 		req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 	}
-	return req.WithContext(&st.ctx), ""
+	// WithContext's copy does not escape (it is inlined): the request is
+	// st's.
+	st.req = *req.WithContext(&st.ctx)
+	return &st.req, ""
 }
 
 // parseRequestPath parses a request message's path (which starts with "/")
