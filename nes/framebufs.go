@@ -1,101 +1,137 @@
 package nes
 
 import (
-	"math/bits"
 	"sync"
 	"sync/atomic"
 )
 
-// Socket queues take their slices from free lists by size class (8, 16, 32
-// … frames) and give them back when they grow or go idle, so a publication
-// allocates nothing per subscriber once the lists hold the sizes in use,
-// and an idle socket holds no queue memory.
-const (
-	frameClasses  = 16 // 8 << 15 frames at most per class
-	minFrameClass = 3  // 8 frames
-	// keptQueueFrames is the queue capacity an idle socket keeps (its two
-	// slices together); a larger queue goes back to the free lists.
-	keptQueueFrames = 16
-	// maxFreeBytes bounds the memory the free lists hold, all classes
-	// together: what the queues of a burst to 10,000 subscribers take
-	// (200 frames each, two slices of 256 frames of 24 bytes), so that the
-	// next burst allocates nothing.
-	maxFreeBytes = 128 << 20
-	frameBytes   = 24 // unsafe.Sizeof(outFrame{})
-)
+// A socket's queue is a list of fixed-size chunks of frames, taken from a
+// free list shared by all sockets and given back once written. A queue
+// grows without copying, holds memory in proportion to what it holds, and
+// once the free list has the chunks a burst needs, a publication allocates
+// nothing per subscriber. An idle socket keeps at most one chunk; a parked
+// one keeps none.
 
-var frameFree struct {
-	mu    sync.Mutex
-	lists [frameClasses][][]outFrame
-	bytes int // capacity held by the lists, in bytes
+// chunkFrames is the number of frames a chunk holds: with its count and
+// link, a chunk fills a 384-byte allocation.
+const chunkFrames = 15
+
+type frameChunk struct {
+	frames [chunkFrames]outFrame
+	n      int
+	next   *frameChunk
 }
 
-// frameClass returns the class of a capacity that is a power of two of at
-// least 8, or -1.
-func frameClass(capacity int) int {
-	if capacity < 1<<minFrameClass || capacity&(capacity-1) != 0 {
-		return -1
+// maxFreeChunks bounds the chunks the free list holds: 128 MiB, more than
+// the queues of a burst of 200 publications to 10,000 subscribers take
+// (14 chunks each), so that the next burst allocates nothing.
+const maxFreeChunks = 128 << 20 / 384
+
+var chunkFree struct {
+	mu   sync.Mutex
+	head *frameChunk
+	n    int
+}
+
+// frameMisses counts the chunks getChunk had to allocate; benchmarks warm up
+// until it stops growing.
+var frameMisses atomic.Int64
+
+// getChunk returns an empty chunk.
+func getChunk() *frameChunk {
+	chunkFree.mu.Lock()
+	c := chunkFree.head
+	if c != nil {
+		chunkFree.head = c.next
+		chunkFree.n--
+		chunkFree.mu.Unlock()
+		c.next = nil
+		return c
 	}
-	c := bits.TrailingZeros(uint(capacity)) - minFrameClass
-	if c >= frameClasses {
-		return -1
+	chunkFree.mu.Unlock()
+	frameMisses.Add(1)
+	return new(frameChunk)
+}
+
+// putChunks gives the chunks of a list back, emptied; past the free list's
+// bound the rest goes to the garbage collector.
+func putChunks(c *frameChunk) {
+	if c == nil {
+		return
 	}
+	first, last, n := c, c, 0
+	for ; c != nil; c = c.next {
+		clear(c.frames[:c.n])
+		c.n = 0
+		last = c
+		n++
+	}
+	chunkFree.mu.Lock()
+	if chunkFree.n+n <= maxFreeChunks {
+		last.next = chunkFree.head
+		chunkFree.head = first
+		chunkFree.n += n
+	}
+	chunkFree.mu.Unlock()
+}
+
+// frameList is a queue of frames in chunks.
+type frameList struct {
+	head, tail *frameChunk
+	keep       *frameChunk // an empty chunk kept for the next frame
+}
+
+func (l *frameList) empty() bool { return l.head == nil }
+
+// push appends f.
+func (l *frameList) push(f outFrame) {
+	t := l.tail
+	if t == nil || t.n == chunkFrames {
+		c := l.keep
+		if c != nil {
+			l.keep = nil
+		} else {
+			c = getChunk()
+		}
+		if t == nil {
+			l.head = c
+		} else {
+			t.next = c
+		}
+		l.tail, t = c, c
+	}
+	t.frames[t.n] = f
+	t.n++
+}
+
+// take removes and returns the queued frames.
+func (l *frameList) take() *frameChunk {
+	c := l.head
+	l.head, l.tail = nil, nil
 	return c
 }
 
-// getFrames returns an empty slice with a capacity of at least n frames.
-func getFrames(n int) []outFrame {
-	capacity := 1 << minFrameClass
-	for capacity < n {
-		capacity <<= 1
+// emptyChunks empties the chunks of a list taken from a queue, so that they
+// hold no frame data; done outside the queue's lock.
+func emptyChunks(c *frameChunk) {
+	for ; c != nil; c = c.next {
+		clear(c.frames[:c.n])
+		c.n = 0
 	}
-
-	if c := frameClass(capacity); c >= 0 {
-		frameFree.mu.Lock()
-		l := frameFree.lists[c]
-		if k := len(l); k > 0 {
-			s := l[k-1]
-			l[k-1] = nil
-			frameFree.lists[c] = l[:k-1]
-			frameFree.bytes -= cap(s) * frameBytes
-			frameFree.mu.Unlock()
-			return s
-		}
-		frameFree.mu.Unlock()
-	}
-	frameMisses.Add(1)
-	return make([]outFrame, 0, capacity)
 }
 
-// frameMisses counts the slices getFrames had to allocate; benchmarks warm
-// up until it stops growing.
-var frameMisses atomic.Int64
-
-// putFrames gives a slice back; its frames must no longer be needed.
-func putFrames(s []outFrame) {
-	c := frameClass(cap(s))
-	if c < 0 {
-		return
+// keepOne keeps the first chunk of an emptied list for the next frames, if
+// the list keeps none, and returns the rest, for putChunks.
+func (l *frameList) keepOne(c *frameChunk) *frameChunk {
+	if c == nil || l.keep != nil {
+		return c
 	}
-	s = s[:cap(s)]
-	clear(s)
-	frameFree.mu.Lock()
-	if frameFree.bytes+cap(s)*frameBytes <= maxFreeBytes {
-		frameFree.lists[c] = append(frameFree.lists[c], s[:0])
-		frameFree.bytes += cap(s) * frameBytes
-	}
-	frameFree.mu.Unlock()
+	rest := c.next
+	c.next = nil
+	l.keep = c
+	return rest
 }
 
-// appendFrame appends f to q, growing it through the free lists.
-func appendFrame(q []outFrame, f outFrame) []outFrame {
-	if len(q) == cap(q) {
-		grown := getFrames(2 * cap(q))
-		grown = append(grown, q...)
-		if q != nil {
-			putFrames(q)
-		}
-		q = grown
-	}
-	return append(q, f)
-}
+// release drops the kept chunk: to the garbage collector, not to the free
+// list, so that idle sockets do not keep the free list full.
+func (l *frameList) release() { l.keep = nil }

@@ -1,13 +1,89 @@
 package nes
 
 import (
+	"fmt"
 	"testing"
 	"unsafe"
 )
 
-// The free lists account for their memory with frameBytes.
-func TestFrameBytes(t *testing.T) {
-	if got := unsafe.Sizeof(outFrame{}); got != frameBytes {
-		t.Fatalf("outFrame is %d bytes, frameBytes says %d", got, frameBytes)
+// A chunk fills a 384-byte allocation (maxFreeChunks counts with it).
+func TestFrameChunkSize(t *testing.T) {
+	if got := unsafe.Sizeof(frameChunk{}); got > 384 || got+24 <= 384 {
+		t.Fatalf("frameChunk is %d bytes; chunkFrames should fill 384", got)
+	}
+}
+
+// A frame list keeps its frames in order across chunks, reuses the chunk it
+// keeps, and gives back emptied chunks.
+func TestFrameList(t *testing.T) {
+	var l frameList
+	frames := make([][]byte, 3*chunkFrames+2)
+	for i := range frames {
+		frames[i] = []byte(fmt.Sprint(i))
+		l.push(outFrame{data: frames[i]})
+	}
+	batch := l.take()
+	if !l.empty() || l.tail != nil {
+		t.Fatal("take left frames behind")
+	}
+	i, chunks := 0, 0
+	for c := batch; c != nil; c = c.next {
+		chunks++
+		for _, f := range c.frames[:c.n] {
+			if &f.data[0] != &frames[i][0] {
+				t.Fatalf("frame %d out of order", i)
+			}
+			i++
+		}
+	}
+	if i != len(frames) || chunks != 4 {
+		t.Fatalf("%d frames in %d chunks, want %d in 4", i, chunks, len(frames))
+	}
+	emptyChunks(batch)
+	for c := batch; c != nil; c = c.next {
+		if c.n != 0 || c.frames[0].data != nil {
+			t.Fatal("emptyChunks left frame data")
+		}
+	}
+	rest := l.keepOne(batch)
+	if l.keep != batch || rest == nil || batch.next != nil {
+		t.Fatal("keepOne did not keep the first chunk alone")
+	}
+	if again := l.keepOne(rest); again != rest {
+		t.Fatal("keepOne kept a second chunk")
+	}
+	putChunks(rest)
+	// The kept chunk takes the next frame.
+	l.push(outFrame{data: frames[0]})
+	if l.head != batch || l.keep != nil {
+		t.Fatal("the kept chunk was not reused")
+	}
+	l.take()
+	l.release()
+	if l.keep != nil {
+		t.Fatal("release kept a chunk")
+	}
+}
+
+// putChunks takes no more than the free list's bound.
+func TestPutChunksBound(t *testing.T) {
+	chunkFree.mu.Lock()
+	saved, savedN := chunkFree.head, chunkFree.n
+	chunkFree.head, chunkFree.n = nil, maxFreeChunks-1
+	chunkFree.mu.Unlock()
+	defer func() {
+		chunkFree.mu.Lock()
+		chunkFree.head, chunkFree.n = saved, savedN
+		chunkFree.mu.Unlock()
+	}()
+	two := &frameChunk{n: 1, next: &frameChunk{}}
+	two.frames[0] = outFrame{data: []byte("x")}
+	putChunks(two)
+	if chunkFree.head != nil || two.frames[0].data != nil {
+		t.Fatal("a list over the bound was kept, or not emptied")
+	}
+	putChunks(&frameChunk{})
+	if chunkFree.head == nil || chunkFree.n != maxFreeChunks {
+		t.Fatal("a chunk within the bound was not kept")
 	}
 }

@@ -207,6 +207,8 @@ func (s *Server) deliverPublish(ctx context.Context, e *Envelope) {
 	}
 	frames := frameCache{srv: s, msg: &protocol.Pub{Path: e.Path, Message: e.Message}}
 	filter := ps.sub.opts.Filter
+	readyp := socketSlices.Get().(*[]*Socket)
+	ready := (*readyp)[:0]
 	for _, sock := range socks {
 		if filter != nil {
 			deliver, override, err := s.runFilter(ctx, filter, e, ps, sock)
@@ -228,9 +230,11 @@ func (s *Server) deliverPublish(ctx context.Context, e *Envelope) {
 			}
 		}
 		if frame := frames.frame(sock.codecIdx); frame != nil {
-			_ = sock.enqueue(frame) // a closed or slow socket is accounted for by enqueue
+			_ = sock.enqueueDeferred(frame, &ready) // a closed or slow socket is accounted for by push
 		}
 	}
+	s.writers.submitAll(ready)
+	putSockets(readyp, ready)
 }
 
 func (s *Server) runFilter(ctx context.Context, filter func(context.Context, string, json.RawMessage, FilterInfo) (bool, any, error), e *Envelope, ps *pathSubscribers, sock *Socket) (deliver bool, override any, err error) {
@@ -251,11 +255,15 @@ func (s *Server) deliverBroadcast(e *Envelope) {
 	} else {
 		socks = s.snapshot((*bufp)[:0])
 	}
+	readyp := socketSlices.Get().(*[]*Socket)
+	ready := (*readyp)[:0]
 	for _, sock := range socks {
 		if frame := frames.frame(sock.codecIdx); frame != nil {
-			_ = sock.enqueue(frame)
+			_ = sock.enqueueDeferred(frame, &ready)
 		}
 	}
+	s.writers.submitAll(ready)
+	putSockets(readyp, ready)
 	putSockets(bufp, socks)
 }
 

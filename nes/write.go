@@ -2,6 +2,7 @@ package nes
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -56,8 +57,7 @@ type closeRequest struct {
 // writer. At most one writer runs at a time.
 type outQueue struct {
 	mu       sync.Mutex
-	frames   []outFrame
-	spare    []outFrame
+	list     frameList
 	bytes    int
 	closing  *closeRequest
 	running  bool // a writer goroutine is draining the queue
@@ -70,18 +70,42 @@ type outQueue struct {
 
 // enqueue appends a frame for the writer. A socket whose queue would exceed
 // MaxQueueBytes is closed with CloseSlowConsumer.
-func (s *Socket) enqueue(frame []byte) error { return s.push(frame, false) }
+func (s *Socket) enqueue(frame []byte) error { return s.push(frame, pushSubmit) }
 
 // enqueueInline is enqueue for a goroutine that serves this socket alone
 // (the one handling its messages): when no writer is serving the socket, it
 // writes the queue itself, which saves a reply the hop to a writer.
-func (s *Socket) enqueueInline(frame []byte) error { return s.push(frame, true) }
+func (s *Socket) enqueueInline(frame []byte) error { return s.push(frame, pushInline) }
+
+// enqueueDeferred is enqueue for a fan-out: a socket that must be handed
+// to the writers is added to ready instead, for one submitAll once every
+// socket has its frame. Writers then do not chase the fan-out socket by
+// socket, and the fan-out takes the writers' lock once, not per socket.
+func (s *Socket) enqueueDeferred(frame []byte, ready *[]*Socket) error {
+	err := s.push(frame, pushDeferred)
+	if err == errDeferred {
+		*ready = append(*ready, s)
+		return nil
+	}
+	return err
+}
+
+// Ways of push to get a socket written.
+const (
+	pushSubmit   = iota // hand it to the writers
+	pushInline          // write it in the caller, if no writer serves it
+	pushDeferred        // leave it to the caller (errDeferred)
+)
+
+// errDeferred is push's answer in pushDeferred mode when the caller must
+// hand the socket to the writers.
+var errDeferred = errors.New("nes: socket to submit")
 
 // inlineBatches bounds the batches enqueueInline writes before it hands the
 // socket to the shared writers.
 const inlineBatches = 4
 
-func (s *Socket) push(frame []byte, inline bool) error {
+func (s *Socket) push(frame []byte, mode int) error {
 	q := &s.out
 	q.mu.Lock()
 	if q.closing != nil {
@@ -89,21 +113,27 @@ func (s *Socket) push(frame []byte, inline bool) error {
 		return ErrSocketClosed
 	}
 	if q.bytes+len(frame) > s.srv.opts.MaxQueueBytes {
-		q.frames = q.frames[:0]
+		dropped := q.list.take()
 		q.bytes = 0
 		q.dropped.Store(true)
 		q.closing = &closeRequest{code: CloseSlowConsumer, reason: "slow consumer"}
 		s.closed.Store(true)
 		s.startWriterLocked()
 		q.mu.Unlock()
+		putChunks(dropped)
 		s.cancel()
 		s.srv.stats.slow.Add(1)
 		s.srv.log.Warn("nes: closing slow consumer", "socket", s.id)
 		return ErrSlowConsumer
 	}
-	q.frames = appendFrame(q.frames, outFrame{data: frame})
+	q.list.push(outFrame{data: frame})
 	q.bytes += len(frame)
-	if !inline || q.running || q.finished {
+	if mode == pushDeferred && !q.running && !q.finished {
+		q.running = true
+		q.mu.Unlock()
+		return errDeferred
+	}
+	if mode != pushInline || q.running || q.finished {
 		s.startWriterLocked()
 		q.mu.Unlock()
 		return nil
@@ -156,26 +186,26 @@ func (s *Socket) requestClose(c *closeRequest) {
 		q.mu.Unlock()
 		return
 	}
+	var dropped *frameChunk
 	if c.abort {
-		q.frames = q.frames[:0]
+		dropped = q.list.take()
 		q.bytes = 0
 		q.dropped.Store(true)
 	}
 	s.startWriterLocked()
 	q.mu.Unlock()
+	putChunks(dropped)
 	s.closed.Store(true)
 	s.cancel()
 }
 
-// releaseQueue gives the queue's slices back to the free lists if the
-// socket has nothing to write: a parked socket holds no queue memory.
+// releaseQueue drops the chunk an idle queue keeps if the socket has
+// nothing to write: a parked socket holds no queue memory.
 func (s *Socket) releaseQueue() {
 	q := &s.out
 	q.mu.Lock()
-	if !q.running && len(q.frames) == 0 {
-		// To the garbage collector, not to the free lists: these would
-		// keep them.
-		q.frames, q.spare = nil, nil
+	if !q.running && q.list.empty() {
+		q.list.release()
 	}
 	q.mu.Unlock()
 }
@@ -190,9 +220,9 @@ func (s *Socket) releaseQueue() {
 func (s *Socket) writeOnce(budget time.Duration) bool {
 	q := &s.out
 	q.mu.Lock()
-	batch := q.frames
+	batch := q.list.take()
 	closing := q.closing
-	if len(batch) == 0 {
+	if batch == nil {
 		if closing != nil {
 			q.finished = true
 			q.mu.Unlock()
@@ -210,8 +240,6 @@ func (s *Socket) writeOnce(budget time.Duration) bool {
 		q.mu.Unlock()
 		return false
 	}
-	q.frames = q.spare[:0]
-	q.spare = nil
 	q.dropped.Store(false)
 	q.mu.Unlock()
 
@@ -268,36 +296,34 @@ const (
 	batchFailed
 )
 
-// idleLocked ends the socket's turn with the writers: a queue that grew for
-// a burst gives its slices back; a small one keeps them for the next frames.
-// Called with q.mu held and nothing queued.
+// idleLocked ends the socket's turn with the writers. Called with q.mu held
+// and nothing queued.
 func (q *outQueue) idleLocked() {
-	if cap(q.frames)+cap(q.spare) > keptQueueFrames {
-		putFrames(q.frames)
-		putFrames(q.spare)
-		q.frames, q.spare = nil, nil
-	}
 	q.running = false
 }
 
 // writeBatch writes frames through the corked connection, so that they
 // leave together.
-func (s *Socket) writeBatch(typ websocket.MessageType, batch []outFrame, maxChunk int, budget time.Duration) int {
+func (s *Socket) writeBatch(typ websocket.MessageType, batch *frameChunk, maxChunk int, budget time.Duration) int {
 	q := &s.out
 	written := 0
 	if s.cork != nil {
 		s.cork.cork(budget)
 	}
 	result := batchWritten
-	for i, f := range batch {
-		if !s.writeFrame(typ, f, maxChunk) {
-			result = batchFailed
-			break
-		}
-		written += len(f.data)
-		batch[i] = outFrame{}
-		if q.dropped.Load() {
-			break
+frames:
+	for c := batch; c != nil; c = c.next {
+		for i := range c.frames[:c.n] {
+			f := c.frames[i]
+			if !s.writeFrame(typ, f, maxChunk) {
+				result = batchFailed
+				break frames
+			}
+			written += len(f.data)
+			c.frames[i] = outFrame{}
+			if q.dropped.Load() {
+				break frames
+			}
 		}
 	}
 	if s.cork != nil {
@@ -308,19 +334,20 @@ func (s *Socket) writeBatch(typ websocket.MessageType, batch []outFrame, maxChun
 			result = batchFailed
 		}
 	}
-	clear(batch)
+	emptyChunks(batch)
 	q.mu.Lock()
 	if !q.dropped.Load() {
 		q.bytes -= written
 	}
-	q.spare = batch[:0]
-	if result == batchWritten && len(q.frames) == 0 && q.closing == nil {
+	rest := q.list.keepOne(batch)
+	if result == batchWritten && q.list.empty() && q.closing == nil {
 		// Nothing came meanwhile: idle now, rather than after one more
 		// turn in the writers' FIFO.
 		q.idleLocked()
 		result = batchIdle
 	}
 	q.mu.Unlock()
+	putChunks(rest)
 	return result
 }
 

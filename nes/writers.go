@@ -46,11 +46,28 @@ func (w *writers) submit(s *Socket) {
 	go w.run(s)
 }
 
-// run serves sockets until none is waiting.
+// submitAll queues sockets that have frames, taking the lock once, and
+// starts the writers they need.
+func (w *writers) submitAll(socks []*Socket) {
+	if len(socks) == 0 {
+		return
+	}
+	w.mu.Lock()
+	w.ready = append(w.ready, socks...)
+	start := min(w.max-w.running, len(w.ready)-w.head)
+	w.running += start
+	w.srv.wg.Add(start)
+	w.mu.Unlock()
+	for range start {
+		go w.run(nil)
+	}
+}
+
+// run serves sockets until none is waiting, starting with s if not nil.
 func (w *writers) run(s *Socket) {
 	defer w.srv.wg.Done()
 	for {
-		more := s.writeOnce(sharedWriteBudget)
+		more := s != nil && s.writeOnce(sharedWriteBudget)
 		w.mu.Lock()
 		if more {
 			w.ready = append(w.ready, s)
