@@ -18,8 +18,11 @@ const chunkFrames = 15
 
 type frameChunk struct {
 	frames [chunkFrames]outFrame
-	n      int
-	next   *frameChunk
+	// n is the count of frames once the chunk is full or taken; while it
+	// is a queue's tail, the queue counts (frameList.n), so that a push
+	// touches the chunk only where the frame goes.
+	n    int
+	next *frameChunk
 }
 
 // maxFreeChunks bounds the chunks the free list holds: 128 MiB, more than
@@ -79,6 +82,7 @@ func putChunks(c *frameChunk) {
 type frameList struct {
 	head, tail *frameChunk
 	keep       *frameChunk // an empty chunk kept for the next frame
+	n          int         // frames in tail
 }
 
 func (l *frameList) empty() bool { return l.head == nil }
@@ -86,7 +90,7 @@ func (l *frameList) empty() bool { return l.head == nil }
 // push appends f.
 func (l *frameList) push(f outFrame) {
 	t := l.tail
-	if t == nil || t.n == chunkFrames {
+	if t == nil || l.n == chunkFrames {
 		c := l.keep
 		if c != nil {
 			l.keep = nil
@@ -99,15 +103,22 @@ func (l *frameList) push(f outFrame) {
 			t.next = c
 		}
 		l.tail, t = c, c
+		l.n = 0
 	}
-	t.frames[t.n] = f
-	t.n++
+	t.frames[l.n] = f
+	l.n++
+	if l.n == chunkFrames {
+		t.n = chunkFrames
+	}
 }
 
 // take removes and returns the queued frames.
 func (l *frameList) take() *frameChunk {
 	c := l.head
-	l.head, l.tail = nil, nil
+	if l.tail != nil {
+		l.tail.n = l.n
+	}
+	l.head, l.tail, l.n = nil, nil, 0
 	return c
 }
 

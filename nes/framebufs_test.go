@@ -87,3 +87,22 @@ func TestPutChunksBound(t *testing.T) {
 		t.Fatal("a chunk within the bound was not kept")
 	}
 }
+
+// What a push touches of a socket is in the first 64 bytes of the Socket,
+// and Sockets are allocated at multiples of 64 bytes (see outQueue).
+func TestQueueLayout(t *testing.T) {
+	var s Socket
+	if off := unsafe.Offsetof(s.out); off != 0 {
+		t.Fatalf("Socket.out at offset %d, want 0", off)
+	}
+	if end := unsafe.Offsetof(s.out.codec) + 1; end > 64 {
+		t.Fatalf("a push's fields end at byte %d of the Socket, past its first cache line", end)
+	}
+	// Size classes of the Go allocator that are multiples of 64 bytes,
+	// around a Socket's size: their objects start at multiples of 64.
+	switch size := unsafe.Sizeof(s); {
+	case size > 416 && size <= 448, size > 480 && size <= 512:
+	default:
+		t.Fatalf("Socket is %d bytes: its size class is not a multiple of 64 (pad it to 448 or 512)", size)
+	}
+}

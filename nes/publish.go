@@ -229,7 +229,7 @@ func (s *Server) deliverPublish(ctx context.Context, e *Envelope) {
 				continue
 			}
 		}
-		if frame := frames.frame(sock.codecIdx); frame != nil {
+		if frame := frames.frame(int(sock.out.codec)); frame != nil {
 			_ = sock.enqueueDeferred(frame, &ready) // a closed or slow socket is accounted for by push
 		}
 	}
@@ -258,7 +258,7 @@ func (s *Server) deliverBroadcast(e *Envelope) {
 	readyp := socketSlices.Get().(*[]*Socket)
 	ready := (*readyp)[:0]
 	for _, sock := range socks {
-		if frame := frames.frame(sock.codecIdx); frame != nil {
+		if frame := frames.frame(int(sock.out.codec)); frame != nil {
 			_ = sock.enqueueDeferred(frame, &ready)
 		}
 	}

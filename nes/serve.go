@@ -109,6 +109,7 @@ func (s *Server) newSocket(r *http.Request, conn wsConn, codec int) *Socket {
 	}
 	sock.ctx, sock.cancel = context.WithCancel(context.Background())
 	sock.out.done = make(chan struct{})
+	sock.out.codec = uint8(codec)
 	sock.active.Store(true) // a new socket gets one free heartbeat cycle
 	return sock
 }

@@ -31,6 +31,8 @@ type wsConn interface {
 // enqueue a frame and return without waiting for the network; frames are
 // written in the order they were enqueued.
 type Socket struct {
+	out outQueue // first: see outQueue
+
 	srv  *Server
 	id   string
 	conn wsConn
@@ -78,8 +80,6 @@ type Socket struct {
 	verified atomic.Int64 // unix nanos of the last credential check
 	expiryMu sync.Mutex
 	expiry   *time.Timer // closes the socket when its credentials expire
-
-	out outQueue
 
 	subMu sync.Mutex
 	subs  map[string]*pathSubscribers // concrete path → its subscribers entry

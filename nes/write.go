@@ -55,13 +55,19 @@ type closeRequest struct {
 // outQueue is a socket's outbound queue, bounded in bytes. A writer
 // goroutine drains it and ends when it is empty: an idle socket has no
 // writer. At most one writer runs at a time.
+//
+// A fan-out pushes to every subscriber in turn, each push missing the
+// cache: what a push reads and writes (up to finished, and the codec
+// index) fits in one 64-byte cache line, for the queue comes first in a
+// Socket, whose size class is a multiple of 64 bytes.
 type outQueue struct {
 	mu       sync.Mutex
 	list     frameList
 	bytes    int
 	closing  *closeRequest
-	running  bool // a writer goroutine is draining the queue
-	finished bool // the connection was closed by the writer: no writer starts again
+	running  bool  // a writer goroutine is draining the queue
+	finished bool  // the connection was closed by the writer: no writer starts again
+	codec    uint8 // the socket's codec index (Socket.codecIdx)
 
 	dropped      atomic.Bool   // queue discarded: stop writing what was taken already
 	writingSince atomic.Int64  // unix nanos of the write in progress, 0 if idle
