@@ -163,9 +163,7 @@ func (s *Server) subscribers(dst []*Socket, path string) ([]*Socket, *pathSubscr
 	s.subsMu.RLock()
 	ps := s.index[path]
 	if ps != nil {
-		for sock := range ps.sockets {
-			dst = append(dst, sock)
-		}
+		dst = append(dst, ps.sockets...)
 	}
 	s.subsMu.RUnlock()
 	return dst, ps

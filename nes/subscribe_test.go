@@ -283,3 +283,47 @@ func must(t testing.TB, err error) {
 		t.Fatal(err)
 	}
 }
+
+// pathSubscribers keeps its slice and positions in step through adds and
+// removes in any order, and shrinks once mostly empty.
+func TestPathSubscribersSet(t *testing.T) {
+	ps := &pathSubscribers{at: make(map[*Socket]int)}
+	socks := make([]*Socket, 300)
+	for i := range socks {
+		socks[i] = &Socket{}
+		ps.add(socks[i])
+	}
+	ps.add(socks[0]) // twice: once
+	check := func(want map[*Socket]bool) {
+		t.Helper()
+		if len(ps.sockets) != len(want) || len(ps.at) != len(want) {
+			t.Fatalf("%d sockets, %d positions, want %d", len(ps.sockets), len(ps.at), len(want))
+		}
+		for i, s := range ps.sockets {
+			if !want[s] || ps.at[s] != i {
+				t.Fatalf("socket at %d: wanted %v, position %d", i, want[s], ps.at[s])
+			}
+		}
+	}
+	want := make(map[*Socket]bool)
+	for _, s := range socks {
+		want[s] = true
+	}
+	check(want)
+	for i := 0; i < len(socks); i += 3 { // from the front, the middle, the end
+		ps.remove(socks[i])
+		delete(want, socks[i])
+	}
+	ps.remove(socks[0]) // not there: nothing
+	check(want)
+	for i := len(socks) - 1; i >= 0; i-- {
+		if i%3 != 0 && i > 10 {
+			ps.remove(socks[i])
+			delete(want, socks[i])
+		}
+	}
+	check(want)
+	if cap(ps.sockets) > 64 {
+		t.Fatalf("capacity %d for %d sockets: not shrunk", cap(ps.sockets), len(ps.sockets))
+	}
+}

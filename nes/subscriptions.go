@@ -58,7 +58,39 @@ type pathSubscribers struct {
 	path    string
 	sub     *subscription
 	params  map[string]string
-	sockets map[*Socket]struct{} // guarded by Server.subsMu
+	// The sockets, in a slice that a fan-out copies in one move, and each
+	// one's position in it. Guarded by Server.subsMu.
+	sockets []*Socket
+	at      map[*Socket]int
+}
+
+// add adds sock if it is not there yet.
+func (ps *pathSubscribers) add(sock *Socket) {
+	if _, ok := ps.at[sock]; ok {
+		return
+	}
+	ps.at[sock] = len(ps.sockets)
+	ps.sockets = append(ps.sockets, sock)
+}
+
+// remove removes sock if it is there; the last socket takes its place.
+func (ps *pathSubscribers) remove(sock *Socket) {
+	i, ok := ps.at[sock]
+	if !ok {
+		return
+	}
+	delete(ps.at, sock)
+	last := len(ps.sockets) - 1
+	if i != last {
+		moved := ps.sockets[last]
+		ps.sockets[i] = moved
+		ps.at[moved] = i
+	}
+	ps.sockets[last] = nil
+	ps.sockets = ps.sockets[:last]
+	if c := cap(ps.sockets); c > 64 && last < c/4 {
+		ps.sockets = append(make([]*Socket, 0, 2*last), ps.sockets...)
+	}
 }
 
 // Subscription declares a subscription pattern such as "/rooms/{room}" (see
@@ -126,10 +158,10 @@ func (sock *Socket) subscribe(ctx context.Context, path string) *protocol.ErrorR
 	srv.subsMu.Lock()
 	ps := srv.index[path]
 	if ps == nil {
-		ps = &pathSubscribers{path: path, sub: sub, params: params, sockets: make(map[*Socket]struct{})}
+		ps = &pathSubscribers{path: path, sub: sub, params: params, at: make(map[*Socket]int)}
 		srv.index[path] = ps
 	}
-	ps.sockets[sock] = struct{}{}
+	ps.add(sock)
 	srv.subsMu.Unlock()
 	sock.subMu.Lock()
 	sock.subs[path] = ps
@@ -207,7 +239,7 @@ func (sock *Socket) unsubscribeAll() {
 
 func (s *Server) removeSubscriber(ps *pathSubscribers, sock *Socket) {
 	s.subsMu.Lock()
-	delete(ps.sockets, sock)
+	ps.remove(sock)
 	if len(ps.sockets) == 0 && s.index[ps.path] == ps {
 		delete(s.index, ps.path)
 	}
