@@ -55,9 +55,9 @@ type subscription struct {
 
 // pathSubscribers are the sockets subscribed to one concrete path.
 type pathSubscribers struct {
-	path    string
-	sub     *subscription
-	params  map[string]string
+	path   string
+	sub    *subscription
+	params map[string]string
 	// The sockets, in a slice that a fan-out copies in one move, and each
 	// one's position in it. Guarded by Server.subsMu.
 	sockets []*Socket
