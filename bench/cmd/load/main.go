@@ -75,7 +75,7 @@ func main() {
 	flag.IntVar(&c.srcAddrs, "srcaddrs", 8, "spread client source addresses over 127.0.0.1..N (loopback targets only)")
 	flag.DurationVar(&c.wait, "wait", 60*time.Second, "bound on waiting for one burst's deliveries")
 	flag.IntVar(&c.slowRcvBuf, "slow-rcvbuf", 4096, "slow: SO_RCVBUF of the stalled subscriber (0 = kernel default)")
-	flag.IntVar(&c.slowBursts, "slow-bursts", 20, "slow: bursts of -burst messages, each delivered to the healthy subscribers before the next")
+	flag.IntVar(&c.slowBursts, "slow-bursts", 20, "slow: bursts of -burst messages with the stalled subscriber, each delivered to the healthy subscribers before the next; the baseline runs as many, half before and half after")
 	flag.Parse()
 	p, err := wire.ParseProto(proto)
 	if err != nil {

@@ -266,19 +266,22 @@ func runSlow(c *config) error {
 	}
 	defer s.close()
 
-	// Bursts of c.burst messages, c.slowBursts times, each delivered to
-	// the healthy subscribers before the next: they keep up, while the
-	// stalled one's backlog grows by a burst each time. The rate of a
-	// phase is the median of its bursts' rates, which a stray pause of the
-	// shared machine does not move; both phases run the same watcher.
-	bursts := func(during func()) (roundResult, error) {
+	// Bursts of c.burst messages, n times, each delivered to the healthy
+	// subscribers before the next: they keep up, while the stalled one's
+	// backlog grows by a burst each time. The rate of a phase is the
+	// median of its bursts' rates, which a stray pause of the shared
+	// machine does not move; both phases run the same watcher. Half the
+	// baseline's bursts run before the phase with the stalled subscriber
+	// and half after, so that a machine that gets slower or faster during
+	// the scenario does not move the ratio.
+	bursts := func(n int, during func()) (roundResult, []float64, error) {
 		var total roundResult
 		var p99 float64
 		var rates []float64
-		for range max(1, c.slowBursts) {
+		for range max(1, n) {
 			r, err := s.burst(c, c.burst, during)
 			if err != nil {
-				return total, err
+				return total, nil, err
 			}
 			total.seconds += r.seconds
 			total.deliveries += r.deliveries
@@ -288,7 +291,7 @@ func runSlow(c *config) error {
 		}
 		total.rate = median(rates)
 		total.p99 = p99
-		return total, nil
+		return total, rates, nil
 	}
 	// The watcher of the phase with the stalled subscriber (below) reads
 	// the server's RSS at every tick (100 ms) and, every 5th tick, looks
@@ -314,11 +317,13 @@ func runSlow(c *config) error {
 			return fmt.Errorf("warm-up burst: %w", err)
 		}
 	}
-	base, err := bursts(watch(nowhere, nowhere, func(int64) {}, func(string) {}))
+	nBursts := max(1, c.slowBursts)
+	baseWatch := watch(nowhere, nowhere, func(int64) {}, func(string) {})
+	base, baseRates, err := bursts(max(1, nBursts/2), baseWatch)
 	if err != nil {
 		return fmt.Errorf("baseline burst: %w", err)
 	}
-	logf("%s slow baseline: %.0f deliveries/s", c.label, base.rate)
+	logf("%s slow baseline (first half): %.0f deliveries/s", c.label, base.rate)
 	time.Sleep(time.Second)
 
 	// The stalled subscriber: a small receive buffer so that the server's
@@ -381,7 +386,7 @@ func runSlow(c *config) error {
 			serverState.Store(st)
 		}
 	})
-	withSlow, err := bursts(during)
+	withSlow, _, err := bursts(nBursts, during)
 	if err != nil {
 		return fmt.Errorf("burst with a slow subscriber: %w", err)
 	}
@@ -401,10 +406,18 @@ func runSlow(c *config) error {
 	slow.Close()
 	disconnected := !errors.Is(derr, context.DeadlineExceeded)
 
+	time.Sleep(time.Second)
+	after, afterRates, err := bursts(max(1, nBursts-nBursts/2), baseWatch)
+	if err != nil {
+		return fmt.Errorf("baseline burst (second half): %w", err)
+	}
+	base.rate = median(append(baseRates, afterRates...))
+	base.p99 = max(base.p99, after.p99)
+
 	res := newResult(c)
 	res.set("subs", c.subs)
 	res.set("burst", c.burst)
-	res.set("bursts", max(1, c.slowBursts))
+	res.set("bursts", nBursts)
 	res.set("size", c.size)
 	res.set("slow_rcvbuf", c.slowRcvBuf)
 	res.set("healthy_rate_baseline", base.rate)
