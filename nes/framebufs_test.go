@@ -106,3 +106,11 @@ func TestQueueLayout(t *testing.T) {
 		t.Fatalf("Socket is %d bytes: its size class is not a multiple of 64 (pad it to 448 or 512)", size)
 	}
 }
+
+// push computes a slot's address from the chunk's: frames must come first.
+func TestFrameChunkFramesFirst(t *testing.T) {
+	var c frameChunk
+	if unsafe.Offsetof(c.frames) != 0 {
+		t.Fatal("frameChunk.frames is not its first field")
+	}
+}
