@@ -205,8 +205,8 @@ func (s *Server) deliverPublish(ctx context.Context, e *Envelope) {
 	}
 	frames := frameCache{srv: s, msg: &protocol.Pub{Path: e.Path, Message: e.Message}}
 	filter := ps.sub.opts.Filter
-	readyp := socketSlices.Get().(*[]*Socket)
-	ready := (*readyp)[:0]
+	fo := newFanOut(s)
+	defer fo.finish() // deferred: a panic (of a filter override's JSON) must not strand a socket
 	for _, sock := range socks {
 		if filter != nil {
 			deliver, override, err := s.runFilter(ctx, filter, e, ps, sock)
@@ -218,7 +218,8 @@ func (s *Server) deliverPublish(ctx context.Context, e *Envelope) {
 				continue
 			}
 			if override != nil {
-				raw, err := marshalMessage(override)
+				var raw json.RawMessage
+				err := callHook(func() (err error) { raw, err = marshalMessage(override); return err })
 				if err != nil {
 					s.log.Error("nes: encoding filter override", "path", e.Path, "error", err)
 					continue
@@ -228,11 +229,9 @@ func (s *Server) deliverPublish(ctx context.Context, e *Envelope) {
 			}
 		}
 		if frame := frames.frame(int(sock.out.codec)); frame != nil {
-			_ = sock.enqueueDeferred(frame, &ready) // a closed or slow socket is accounted for by push
+			fo.enqueue(sock, frame)
 		}
 	}
-	s.writers.submitAll(ready)
-	putSockets(readyp, ready)
 }
 
 func (s *Server) runFilter(ctx context.Context, filter func(context.Context, string, json.RawMessage, FilterInfo) (bool, any, error), e *Envelope, ps *pathSubscribers, sock *Socket) (deliver bool, override any, err error) {
@@ -253,15 +252,13 @@ func (s *Server) deliverBroadcast(e *Envelope) {
 	} else {
 		socks = s.snapshot((*bufp)[:0])
 	}
-	readyp := socketSlices.Get().(*[]*Socket)
-	ready := (*readyp)[:0]
+	fo := newFanOut(s)
 	for _, sock := range socks {
 		if frame := frames.frame(int(sock.out.codec)); frame != nil {
-			_ = sock.enqueueDeferred(frame, &ready)
+			fo.enqueue(sock, frame)
 		}
 	}
-	s.writers.submitAll(ready)
-	putSockets(readyp, ready)
+	fo.finish()
 	putSockets(bufp, socks)
 }
 

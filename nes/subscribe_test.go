@@ -107,12 +107,16 @@ func TestFilterSkipAndOverride(t *testing.T) {
 					return true, nil, fmt.Errorf("filter broke")
 				case "panic":
 					panic("filter panicked")
+				case "badjson":
+					return true, panickyJSON{}, nil
 				}
 				return true, nil, nil
 			},
 		}))
 	})
-	kinds := []string{"plain", "skip", "override", "fail", "panic"}
+	// badjson first: its override's JSON panics, which must not keep the
+	// publication from the sockets after it.
+	kinds := []string{"badjson", "plain", "skip", "override", "fail", "panic"}
 	clients := map[string]*rawClient{}
 	for _, kind := range kinds {
 		c := dial(t, ts.url, nil)
@@ -129,10 +133,15 @@ func TestFilterSkipAndOverride(t *testing.T) {
 	clients["override"].expect(`{"type":"pub","path":"/news/go","message":{"internal":null,"overridden":"\"second\"","topic":"go"}}`)
 	// Skipped, failed and panicking filters deliver nothing: the next frame
 	// each of those sockets gets is the reply to a later message.
-	for _, kind := range []string{"skip", "fail", "panic"} {
+	for _, kind := range []string{"skip", "fail", "panic", "badjson"} {
 		clients[kind].roundTrip(`{"type":"unsub","path":"/x","id":4}`, `{"type":"unsub","id":4}`)
 	}
 }
+
+// panickyJSON is a filter override whose encoding panics.
+type panickyJSON struct{}
+
+func (panickyJSON) MarshalJSON() ([]byte, error) { panic("MarshalJSON panicked") }
 
 func TestRevoke(t *testing.T) {
 	var log hookLog

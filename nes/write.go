@@ -83,17 +83,34 @@ func (s *Socket) enqueue(frame []byte) error { return s.push(frame, pushSubmit) 
 // writes the queue itself, which saves a reply the hop to a writer.
 func (s *Socket) enqueueInline(frame []byte) error { return s.push(frame, pushInline) }
 
-// enqueueDeferred is enqueue for a fan-out: a socket that must be handed
-// to the writers is added to ready instead, for one submitAll once every
-// socket has its frame. Writers then do not chase the fan-out socket by
-// socket, and the fan-out takes the writers' lock once, not per socket.
-func (s *Socket) enqueueDeferred(frame []byte, ready *[]*Socket) error {
-	err := s.push(frame, pushDeferred)
-	if err == errDeferred {
-		*ready = append(*ready, s)
-		return nil
+// fanOut enqueues one frame to many sockets. A socket that must be handed
+// to the writers is collected instead, for one submitAll once every socket
+// has its frame: writers then do not chase the fan-out socket by socket,
+// and the fan-out takes the writers' lock once, not per socket. finish must
+// run, or the sockets collected would never be written.
+type fanOut struct {
+	srv    *Server
+	readyp *[]*Socket
+	ready  []*Socket
+}
+
+func newFanOut(srv *Server) *fanOut {
+	p := socketSlices.Get().(*[]*Socket)
+	return &fanOut{srv: srv, readyp: p, ready: (*p)[:0]}
+}
+
+// enqueue is sock.enqueue for the fan-out (a closed or slow socket is
+// accounted for by push).
+func (f *fanOut) enqueue(sock *Socket, frame []byte) {
+	if sock.push(frame, pushDeferred) == errDeferred {
+		f.ready = append(f.ready, sock)
 	}
-	return err
+}
+
+// finish hands the sockets collected to the writers.
+func (f *fanOut) finish() {
+	f.srv.writers.submitAll(f.ready)
+	putSockets(f.readyp, f.ready)
 }
 
 // Ways of push to get a socket written.
