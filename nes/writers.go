@@ -20,6 +20,7 @@ type writers struct {
 	head    int
 	running int
 	max     int
+	paused  int // max while paused (benchmarks)
 }
 
 // sharedWriteBudget marks the writes of shared writers, which must not wait
