@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nes-go/nes/internal/brokertest"
 	"github.com/nes-go/nes/nes"
@@ -34,13 +35,22 @@ func TestTwoNodesShareRooms(t *testing.T) {
 	pub := reader.expect("pub")
 	assertLobbyMessage(t, pub["message"], "hello from node 1", "ann")
 
+	// Each node stores what its broker connection delivers, on the hub's
+	// goroutine for that node: a node's history may lag the reader a little.
 	for i, ts := range []string{ts1.URL, ts2.URL} {
-		res, err := http.Get(ts + "/rooms/lobby/messages")
-		if err != nil {
-			t.Fatal(err)
+		var body []byte
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			res, err := http.Get(ts + "/rooms/lobby/messages")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ = io.ReadAll(res.Body)
+			res.Body.Close()
+			var got []Message
+			if json.Unmarshal(body, &got) != nil || len(got) > 0 || time.Now().After(deadline) {
+				break
+			}
 		}
-		body, _ := io.ReadAll(res.Body)
-		res.Body.Close()
 		var msgs []Message
 		if err := json.Unmarshal(body, &msgs); err != nil || len(msgs) != 1 || msgs[0].Text != "hello from node 1" {
 			t.Errorf("history of node %d = %s, want the one message", i+1, body)
@@ -72,6 +82,14 @@ func TestPostWhileBrokerDown(t *testing.T) {
 	res.Body.Close()
 	if res.StatusCode != http.StatusCreated {
 		t.Fatalf("post: %s", res.Status)
+	}
+	// The hub delivers on a goroutine of its own, and the history is what
+	// was delivered: wait for the first message before the broker goes down.
+	for deadline := time.Now().Add(5 * time.Second); len(a.store.Last("lobby", 10)) == 0; {
+		if time.Now().After(deadline) {
+			t.Fatal("the first message was not delivered within 5s")
+		}
+		time.Sleep(time.Millisecond)
 	}
 	hub.SetDown(true)
 	res = postAs(t, ts, "ann", "demo", `{"text":"lost?"}`)
