@@ -252,11 +252,7 @@ func (w *writers) pause() {
 func (w *writers) resume() {
 	w.mu.Lock()
 	w.max = w.paused
-	start := min(w.max-w.running, len(w.ready)-w.head)
-	w.running += start
-	w.srv.wg.Add(start)
+	n := w.claimLocked()
 	w.mu.Unlock()
-	for range start {
-		go w.run(nil)
-	}
+	w.spawn(n)
 }

@@ -55,11 +55,24 @@ func (w *writers) submitAll(socks []*Socket) {
 	}
 	w.mu.Lock()
 	w.ready = append(w.ready, socks...)
-	start := min(w.max-w.running, len(w.ready)-w.head)
-	w.running += start
-	w.srv.wg.Add(start)
+	n := w.claimLocked()
 	w.mu.Unlock()
-	for range start {
+	w.spawn(n)
+}
+
+// claimLocked counts, as running, the writers the FIFO needs beyond those
+// running, and returns how many; the caller starts them with spawn once it
+// released w.mu.
+func (w *writers) claimLocked() int {
+	n := max(0, min(w.max-w.running, len(w.ready)-w.head))
+	w.running += n
+	w.srv.wg.Add(n)
+	return n
+}
+
+// spawn starts n writers claimed by claimLocked.
+func (w *writers) spawn(n int) {
+	for range n {
 		go w.run(nil)
 	}
 }
