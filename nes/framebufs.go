@@ -63,10 +63,9 @@ func putChunks(c *frameChunk) {
 	if c == nil {
 		return
 	}
+	emptyChunks(c)
 	first, last, n := c, c, 0
 	for ; c != nil; c = c.next {
-		clear(c.frames[:c.n])
-		c.n = 0
 		last = c
 		n++
 	}
@@ -108,8 +107,8 @@ func (l *frameList) push(f outFrame) {
 	}
 	// The slot's address without a nil check of t: Go would check by
 	// loading t's first word, a cache miss of its own when the slot is in
-	// another line (a fan-out finds every queue's tail cold). The store's
-	// own check loads the slot's line, which the store needs anyway.
+	// another line (a fan-out finds every queue's tail cold). The store
+	// then touches the slot's line alone.
 	slot := (*outFrame)(unsafe.Add(unsafe.Pointer(t), uintptr(l.n)*unsafe.Sizeof(outFrame{})))
 	*slot = f
 	l.n++
