@@ -127,7 +127,10 @@ func rttResult(c *config, h *stats.Hist, n int64, el time.Duration, cpu0, cpu1 c
 	res.set("requests", n)
 	res.set("requests_per_s", float64(n)/el.Seconds())
 	res.set("p50_ms", h.Quantile(.5))
+	res.set("p90_ms", h.Quantile(.90))
+	res.set("p95_ms", h.Quantile(.95))
 	res.set("p99_ms", h.Quantile(.99))
+	res.set("p999_ms", h.Quantile(.999))
 	res.set("max_ms", h.MaxMs())
 	d, src, ok := cpuDelta(cpu0, cpu1)
 	if ok && n > 0 {
