@@ -6,7 +6,7 @@
 # (docs/bench.png), and the table section of docs/benchmarks.md. A QUICK
 # run writes bench/results/quick.* only.
 #
-#   ./bench/run.sh            # the full run (about 17 minutes on 2 cores)
+#   ./bench/run.sh            # the full run (about 15 minutes on 2 cores)
 #   QUICK=1 ./bench/run.sh    # small parameters: checks that everything works
 #
 # Needs Go 1.26 and Node 20 with npm; installs the hapi server's packages
@@ -48,14 +48,17 @@ exec 7<>"$stdin_fifo"
 trap 'rm -f "$stdin_fifo"' EXIT
 
 server_pid=""
+# Set for the pinned rounds only: command prefixes that put the server and
+# the load tool on a core each, and the load tool's -variant.
+server_pin=() load_pin=() variant_args=()
 # start NAME: starts a fresh server, sets server_pid, http_url and ws_url.
 start() {
 	local name=$1 listen=$out/.listen
 	: >"$listen"
 	case $name in
-	nes-go) "$bin/nesserver" -addr 127.0.0.1:0 <"$stdin_fifo" >"$listen" 2>>"$log" & ;;
-	hapi-nes) node hapi/server.js -addr 127.0.0.1:0 <"$stdin_fifo" >"$listen" 2>>"$log" & ;;
-	centrifuge) "$bin/cfserver" -addr 127.0.0.1:0 <"$stdin_fifo" >"$listen" 2>>"$log" & ;;
+	nes-go) "${server_pin[@]}" "$bin/nesserver" -addr 127.0.0.1:0 <"$stdin_fifo" >"$listen" 2>>"$log" & ;;
+	hapi-nes) "${server_pin[@]}" node hapi/server.js -addr 127.0.0.1:0 <"$stdin_fifo" >"$listen" 2>>"$log" & ;;
+	centrifuge) "${server_pin[@]}" "$bin/cfserver" -addr 127.0.0.1:0 <"$stdin_fifo" >"$listen" 2>>"$log" & ;;
 	esac
 	server_pid=$!
 	for _ in $(seq 300); do
@@ -91,8 +94,8 @@ scenario() {
 	local name=$1
 	shift
 	start "$name"
-	echo "== $name: $*"
-	if ! "$bin/load" -label "$name" -proto "$proto" -ws "$ws_url" -http "$http_url" -pid "$server_pid" "$@" >>"$results" 2>>"$log"; then
+	echo "== $name: $* ${variant_args[*]}"
+	if ! "${load_pin[@]}" "$bin/load" -label "$name" -proto "$proto" -ws "$ws_url" -http "$http_url" -pid "$server_pid" "${variant_args[@]}" "$@" >>"$results" 2>>"$log"; then
 		echo "run.sh: $name $* failed; the log's end:" >&2
 		tail -5 "$log" >&2
 	fi
@@ -118,6 +121,21 @@ for round in 1 2 3; do
 	done
 	scenario nes-go -scenario httprtt -clients 50 -duration "$duration"
 done
+# The same round trips with the server on core 0 and the load tool on core 1
+# (each then runs with GOMAXPROCS=1). Not a target: it shows the servers
+# without the two processes sharing the cores (docs/benchmarks.md, "The
+# request tail").
+if command -v taskset >/dev/null && [ "$(nproc)" -ge 2 ]; then
+	server_pin=(taskset -c 0) load_pin=(taskset -c 1) variant_args=(-variant pinned)
+	for round in 1 2 3; do
+		for name in nes-go hapi-nes centrifuge; do
+			scenario "$name" -scenario rtt -clients 50 -duration "$duration"
+		done
+	done
+	server_pin=() load_pin=() variant_args=()
+else
+	echo "== no pinned rtt rounds: they need taskset and 2 CPUs" >&2
+fi
 
 echo "== go test -bench BenchmarkPublish (allocations per publish)"
 (cd .. && go test -run XXX -bench 'BenchmarkPublish$' -benchmem -benchtime 2000x ./nes/) | tee "$out/$run_name-gobench.txt"

@@ -33,6 +33,7 @@ type config struct {
 	httpURL     string
 	pid         int
 	label       string
+	variant     string
 	path        string
 	subs        int
 	burst       int
@@ -60,6 +61,7 @@ func main() {
 	flag.StringVar(&c.httpURL, "http", "", "server base URL for /publish and /echo (default: derived from -ws)")
 	flag.IntVar(&c.pid, "pid", 0, "server process id (CPU and RSS from /proc); 0 = not measured")
 	flag.StringVar(&c.label, "label", "", "server name put into results")
+	flag.StringVar(&c.variant, "variant", "", "how the run differs from the standard one, put into results (run.sh: \"pinned\" for server and load tool on a core each)")
 	flag.StringVar(&c.path, "path", "/rooms/bench", "subscription path (centrifuge channel: rooms:bench)")
 	flag.IntVar(&c.subs, "subs", 1000, "fanout/slow: subscribers")
 	flag.IntVar(&c.burst, "burst", 200, "fanout/slow: messages per burst")
@@ -136,6 +138,9 @@ func newResult(c *config) *result {
 	r.set("server", c.label)
 	r.set("scenario", c.scenario)
 	r.set("proto", c.proto.String())
+	if c.variant != "" {
+		r.set("variant", c.variant)
+	}
 	return r
 }
 
