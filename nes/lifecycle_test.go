@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -329,5 +330,44 @@ func TestShutdown(t *testing.T) {
 	_, res, err := websocket.Dial(context.Background(), ts.url, nil)
 	if err == nil || res == nil || res.StatusCode != http.StatusServiceUnavailable {
 		t.Fatalf("dial after shutdown: %v %v", err, res)
+	}
+}
+
+// A reader reads frames into a buffer it keeps between messages, and drops
+// the buffer after a message over maxScratch. Frames queued while a handler
+// is busy are copies: the next read into the buffer does not change them.
+func TestMessageSizesInTurn(t *testing.T) {
+	opts := quietOptions()
+	release := make(chan struct{})
+	opts.OnMessage = func(ctx context.Context, s *Socket, msg json.RawMessage) (any, error) {
+		body := strings.Trim(string(msg), `"`)
+		if body == "wait" {
+			<-release // the frames below queue meanwhile
+			return "waited", nil
+		}
+		if strings.Trim(body, body[:1]) != "" {
+			return nil, errors.New("mixed bytes")
+		}
+		return map[string]any{"n": len(body), "c": body[:1]}, nil
+	}
+	ts := newTestServer(t, opts, nil)
+	c := dial(t, ts.url, nil)
+	c.hello()
+	c.send(`{"type":"message","message":"wait","id":2}`)
+	sizes := []int{10, maxScratch * 3, 20, maxScratch + 1, 5, 600, maxScratch - 10, 7}
+	for i, n := range sizes {
+		c.send(fmt.Sprintf(`{"type":"message","message":"%s","id":%d}`, strings.Repeat(string(rune('a'+i)), n), i+3))
+	}
+	time.Sleep(50 * time.Millisecond) // the frames are read and queued
+	close(release)
+	c.expect(`{"type":"message","id":2,"message":"waited"}`)
+	for i, n := range sizes {
+		c.expect(fmt.Sprintf(`{"type":"message","id":%d,"message":{"c":"%s","n":%d}}`, i+3, string(rune('a'+i)), n))
+	}
+	// And one at a time, the buffer kept or dropped in between.
+	for i, n := range sizes {
+		ch := string(rune('k' + i))
+		c.roundTrip(fmt.Sprintf(`{"type":"message","message":"%s","id":%d}`, strings.Repeat(ch, n), i+20),
+			fmt.Sprintf(`{"type":"message","id":%d,"message":{"c":"%s","n":%d}}`, i+20, ch, n))
 	}
 }

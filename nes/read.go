@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"runtime"
 	"time"
 
@@ -75,7 +74,7 @@ func (sock *Socket) serveReads() {
 // done is true when the goroutine must end without tearing the socket down:
 // the socket parked, or its reading was given to another reader.
 func (sock *Socket) readLoop() (done bool) {
-	var scratch []byte
+	var scratch bytes.Buffer
 	for {
 		sock.beforeRead()
 		data, err := sock.readMessage(&scratch)
@@ -115,7 +114,7 @@ func (sock *Socket) readLoop() (done bool) {
 // readMessage reads the next message. Over a websocket connection it reads
 // into the reader's scratch buffer and returns a copy of the exact size
 // (websocket.Conn.Read starts every message with 512 bytes and grows them).
-func (sock *Socket) readMessage(scratch *[]byte) ([]byte, error) {
+func (sock *Socket) readMessage(scratch *bytes.Buffer) ([]byte, error) {
 	c, ok := sock.conn.(*websocket.Conn)
 	if !ok {
 		// No context: abort closes the connection, which ends the read.
@@ -126,28 +125,15 @@ func (sock *Socket) readMessage(scratch *[]byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := *scratch
-	if b == nil {
-		b = make([]byte, 0, 512)
+	scratch.Reset()
+	if _, err := scratch.ReadFrom(r); err != nil {
+		return nil, err
 	}
-	b = b[:0]
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	data := bytes.Clone(scratch.Bytes())
+	if scratch.Cap() > maxScratch {
+		*scratch = bytes.Buffer{} // a large message's buffer is not kept
 	}
-	if cap(b) <= maxScratch {
-		*scratch = b
-	}
-	return bytes.Clone(b), nil
+	return data, nil
 }
 
 // maxScratch bounds the read buffer a reader keeps between messages.

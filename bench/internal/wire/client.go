@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 
@@ -45,7 +44,7 @@ type Client struct {
 	WS    *websocket.Conn
 	Proto Proto
 	id    int64
-	buf   []byte
+	buf   bytes.Buffer // ReadFrame's, reused
 	// OnPub, when set, is called with the "t" of each publication read
 	// while awaiting replies or in ReadPubs.
 	OnPub func(t int64)
@@ -61,7 +60,7 @@ func Dial(ctx context.Context, url string, p Proto, hc *http.Client) (*Client, e
 		return nil, err
 	}
 	ws.SetReadLimit(16 << 20)
-	return &Client{WS: ws, Proto: p, buf: make([]byte, 0, 512)}, nil
+	return &Client{WS: ws, Proto: p}, nil
 }
 
 // Close closes the connection with a normal closure, without waiting long
@@ -83,22 +82,11 @@ func (c *Client) ReadFrame(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	b := c.buf[:0]
-	for {
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
+	c.buf.Reset()
+	if _, err := c.buf.ReadFrom(r); err != nil {
+		return nil, err
 	}
-	c.buf = b
-	return b, nil
+	return c.buf.Bytes(), nil
 }
 
 func (c *Client) write(ctx context.Context, b []byte) error {
