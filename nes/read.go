@@ -102,8 +102,9 @@ func (sock *Socket) readLoop() (done bool) {
 			continue
 		}
 		// A full queue waits for the handler, which drains it even once
-		// the socket is closing.
-		sock.in <- data
+		// the socket is closing. The frame is in the reader's buffer,
+		// which the next read reuses: the queue gets a copy.
+		sock.in <- bytes.Clone(data)
 		if handler || sock.handling.CompareAndSwap(false, true) {
 			sock.handlers.Add(1)
 			go sock.handleLoop(sock.in)
@@ -112,8 +113,10 @@ func (sock *Socket) readLoop() (done bool) {
 }
 
 // readMessage reads the next message. Over a websocket connection it reads
-// into the reader's scratch buffer and returns a copy of the exact size
-// (websocket.Conn.Read starts every message with 512 bytes and grows them).
+// into the reader's scratch buffer and returns it, valid until the next
+// read: a frame handled at once needs no copy, since the decoders keep
+// nothing of the frame they decode (websocket.Conn.Read would allocate every
+// message, starting at 512 bytes).
 func (sock *Socket) readMessage(scratch *bytes.Buffer) ([]byte, error) {
 	c, ok := sock.conn.(*websocket.Conn)
 	if !ok {
@@ -129,9 +132,10 @@ func (sock *Socket) readMessage(scratch *bytes.Buffer) ([]byte, error) {
 	if _, err := scratch.ReadFrom(r); err != nil {
 		return nil, err
 	}
-	data := bytes.Clone(scratch.Bytes())
+	data := scratch.Bytes()
 	if scratch.Cap() > maxScratch {
-		*scratch = bytes.Buffer{} // a large message's buffer is not kept
+		// A large message's buffer is not kept past this message.
+		*scratch = bytes.Buffer{}
 	}
 	return data, nil
 }
