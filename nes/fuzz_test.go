@@ -128,9 +128,7 @@ func FuzzSocketFrames(f *testing.F) {
 		}
 		frames = append(frames, []byte(fuzzSentinel))
 		conn := newScriptConn(frames)
-		done := make(chan struct{})
-		srv.wg.Add(1) // held by a socket until its teardown
-		go func() { srv.serveConn(req, conn, nil, 0); close(done) }()
+		done := serveInProcess(srv, req, conn)
 		deadline := time.After(10 * time.Second)
 	wait:
 		for {

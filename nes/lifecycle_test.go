@@ -250,14 +250,43 @@ func TestWriteTimeoutAborts(t *testing.T) {
 
 // startInProcess serves an in-process connection; done closes when the
 // socket is gone.
-func startInProcess(t *testing.T, srv *Server, conn wsConn) (*Socket, chan struct{}) {
+func startInProcess(t *testing.T, srv *Server, conn wsConn) (*Socket, <-chan struct{}) {
 	req, _ := http.NewRequest("GET", "http://127.0.0.1/nes", nil)
-	done := make(chan struct{})
-	srv.wg.Add(1) // held by a socket until its teardown
-	go func() { srv.serveConn(req, conn, nil, 0); close(done) }()
+	done := serveInProcess(srv, req, conn)
 	var sock *Socket
 	waitFor(t, "socket", func() bool { sock = srv.firstSocket(); return sock != nil })
 	return sock, done
+}
+
+// serveInProcess serves conn as one socket and returns a channel closed
+// once that socket is torn down. serveConn alone may return before: its
+// reader ends early when a new reader takes over (a frame handled past
+// stealAfter) or when the socket parks.
+func serveInProcess(srv *Server, req *http.Request, conn wsConn) <-chan struct{} {
+	done := make(chan struct{})
+	srv.wg.Add(1) // held by the socket until its teardown
+	go func() {
+		defer close(done)
+		srv.serveConn(req, conn, nil, 0)
+		// Bounded: a socket still registered after this is reported by
+		// the caller as closed too early, not waited on forever.
+		for deadline := time.Now().Add(10 * time.Second); srv.serves(conn) && time.Now().Before(deadline); {
+			time.Sleep(100 * time.Microsecond)
+		}
+	}()
+	return done
+}
+
+// serves reports whether a registered socket has conn as its connection.
+func (s *Server) serves(conn wsConn) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sock := range s.sockets {
+		if sock.conn == conn {
+			return true
+		}
+	}
+	return false
 }
 
 func (s *Server) firstSocket() *Socket {
