@@ -16,14 +16,7 @@ func TestRTTVariantsKeptApart(t *testing.T) {
 {"server":"centrifuge","scenario":"rtt","requests_per_s":150,"p50_ms":1,"p99_ms":4}
 {"server":"centrifuge","scenario":"rtt","variant":"pinned","requests_per_s":800,"p50_ms":0.6,"p99_ms":3}
 `
-	path := filepath.Join(t.TempDir(), "r.jsonl")
-	if err := os.WriteFile(path, []byte(lines), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	rs, err := load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rs := loadString(t, lines)
 	for _, c := range []struct {
 		server string
 		match  map[string]any
@@ -51,4 +44,64 @@ func TestRTTVariantsKeptApart(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, md)
 		}
 	}
+}
+
+// A smaller run (QUICK=1) gives no verdict on the targets defined on the
+// full run's sizes: 10,000 idle connections, and a stalled subscriber sent
+// more than nes's queue bound.
+func TestSmallRunNotJudged(t *testing.T) {
+	small := `{"server":"nes-go","scenario":"conns","conns":1000,"bytes_per_conn":17000}
+{"server":"hapi-nes","scenario":"conns","conns":1000,"bytes_per_conn":16000}
+{"server":"centrifuge","scenario":"conns","conns":1000,"bytes_per_conn":30000}
+{"server":"nes-go","scenario":"slow","subs":100,"burst":500,"bursts":4,"size":1000,"ratio":1.05,"slow_disconnected":false,"slow_close_code":-1,"rss_before_kb":15000,"rss_peak_kb":16000}
+`
+	md := table(loadString(t, small), nil, "")
+	for _, want := range []string{
+		"| memory per idle connection (KB: RSS delta over 1,000) | 17.0 | 16.0 | 30.0 |",
+		"| 2. memory per connection ≤ ½ centrifuge's | 0.0 / 0.0 KB = NaN× | not measured |",
+		"| 4. … and is disconnected at its queue bound | disconnected: false, close code -1 (sent 1.9 MiB, bound 4.0 MiB) | not measured |",
+		"| 4. a stalled subscriber costs the others < 10% | rate ratio 1.05 | **met** |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("table lacks %q:\n%s", want, md)
+		}
+	}
+
+	full := `{"server":"nes-go","scenario":"conns","conns":10000,"bytes_per_conn":10000}
+{"server":"hapi-nes","scenario":"conns","conns":10000,"bytes_per_conn":8000}
+{"server":"centrifuge","scenario":"conns","conns":10000,"bytes_per_conn":29000}
+{"server":"nes-go","scenario":"slow","subs":100,"burst":500,"bursts":20,"size":1000,"ratio":1.0,"slow_disconnected":false,"slow_close_code":-1,"rss_before_kb":15000,"rss_peak_kb":16000}
+`
+	md = table(loadString(t, full), nil, "")
+	for _, want := range []string{
+		"| memory per idle connection (KB: RSS delta over 10,000) | 10.0 | 8.0 | 29.0 |",
+		"| 2. memory per connection ≤ ½ centrifuge's | 10.0 / 29.0 KB = 0.34× | **met** |",
+		"| 2. memory per connection ≤ 1.5× hapi nes's | 10.0 / 8.0 KB = 1.25× | **met** |",
+		"| 4. … and is disconnected at its queue bound | disconnected: false, close code -1 (sent 9.5 MiB, bound 4.0 MiB) | **not met** |",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("table lacks %q:\n%s", want, md)
+		}
+	}
+}
+
+func TestThousands(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1,000", 10000: "10,000", 1234567: "1,234,567", -1000: "-1,000", -100: "-100"} {
+		if got := thousands(n); got != want {
+			t.Errorf("thousands(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func loadString(t *testing.T, lines string) *results {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "r.jsonl")
+	if err := os.WriteFile(path, []byte(lines), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rs, err := load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rs
 }
