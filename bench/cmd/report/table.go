@@ -118,12 +118,19 @@ func targets(rs *results, allocs map[int]int) string {
 	fmt.Fprintf(&b, "| 1. CPU per delivery ≤ ½ centrifuge's at 10,000 | %.2f / %.2f = %.2f× | %s |\n", n10, c10, n10/c10, verdict(n10 <= c10/2, ok10 && okc10))
 	fmt.Fprintf(&b, "| 1. ours at 10,000 ≤ 1.5× ours at 1,000 | %.2f / %.2f = %.2f× | %s |\n", n10, n1, n10/n1, verdict(n10 <= 1.5*n1, ok1 && ok10))
 
-	full := map[string]any{"conns": targetConns}
-	nm, okn := rs.value("nes-go", "conns", full, "bytes_per_conn")
-	cm, okc := rs.value("centrifuge", "conns", full, "bytes_per_conn")
-	hm, okh := rs.value("hapi-nes", "conns", full, "bytes_per_conn")
-	fmt.Fprintf(&b, "| 2. memory per connection ≤ ½ centrifuge's | %.1f / %.1f KB = %.2f× | %s |\n", nm/1000, cm/1000, nm/cm, verdict(nm <= cm/2, okn && okc))
-	fmt.Fprintf(&b, "| 2. memory per connection ≤ 1.5× hapi nes's | %.1f / %.1f KB = %.2f× | %s |\n", nm/1000, hm/1000, nm/hm, verdict(nm <= 1.5*hm, okn && okh))
+	nm, okn := rs.value("nes-go", "conns", nil, "bytes_per_conn")
+	cm, okc := rs.value("centrifuge", "conns", nil, "bytes_per_conn")
+	hm, okh := rs.value("hapi-nes", "conns", nil, "bytes_per_conn")
+	// Measured as the target is defined only over 10,000 connections, and
+	// with the same count for every server.
+	over := ""
+	for _, s := range servers {
+		if n, ok := rs.value(s, "conns", nil, "conns"); ok && int(n) != targetConns {
+			okn, over = false, fmt.Sprintf(" (over %s)", thousands(int(n)))
+		}
+	}
+	fmt.Fprintf(&b, "| 2. memory per connection ≤ ½ centrifuge's | %.1f / %.1f KB = %.2f×%s | %s |\n", nm/1000, cm/1000, nm/cm, over, verdict(nm <= cm/2, okn && okc))
+	fmt.Fprintf(&b, "| 2. memory per connection ≤ 1.5× hapi nes's | %.1f / %.1f KB = %.2f×%s | %s |\n", nm/1000, hm/1000, nm/hm, over, verdict(nm <= 1.5*hm, okn && okh))
 
 	nr, oknr := rs.value("nes-go", "rtt", standard, "requests_per_s")
 	cr, okcr := rs.value("centrifuge", "rtt", standard, "requests_per_s")
