@@ -269,7 +269,7 @@ func (s *Server) response(out *protocol.Response, id protocol.ID, rec *recorder)
 		payload = json.RawMessage("null")
 	case len(body) == 0:
 		payload = json.RawMessage(`""`)
-	case isJSONType(rec.header.Get("Content-Type")) && json.Valid(body):
+	case isJSONType(headerValue(rec.header, "Content-Type")) && json.Valid(body):
 		payload = bytes.TrimSpace(body)
 	default:
 		payload, _ = json.Marshal(string(body))
@@ -338,6 +338,15 @@ func (s *Server) filterHeaders(h http.Header, bodyLen int) map[string]any {
 	return out
 }
 
+// headerValue is h.Get(key) for a key already in canonical form, which
+// needs no canonicalizing (Get would check and copy it on every call).
+func headerValue(h http.Header, key string) string {
+	if v := h[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
 // isToken reports whether s is a non-empty HTTP token (RFC 9110 tchar).
 func isToken(s string) bool {
 	if s == "" {
@@ -389,7 +398,7 @@ func (r *recorder) Write(p []byte) (int, error) {
 	if r.status == 0 {
 		r.status = http.StatusOK
 	}
-	if len(r.body) == 0 && len(p) > 0 && r.header.Get("Content-Type") == "" {
+	if len(r.body) == 0 && len(p) > 0 && headerValue(r.header, "Content-Type") == "" {
 		r.header.Set("Content-Type", http.DetectContentType(p))
 	}
 	r.body = append(r.body, p...)
