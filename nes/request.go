@@ -339,7 +339,7 @@ func (s *Server) filterHeaders(h http.Header, bodyLen int) map[string]any {
 }
 
 // headerValue is h.Get(key) for a key already in canonical form, which
-// needs no canonicalizing (Get would check and copy it on every call).
+// needs no canonicalizing (Get scans the key on every call).
 func headerValue(h http.Header, key string) string {
 	if v := h[key]; len(v) > 0 {
 		return v[0]
