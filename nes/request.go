@@ -63,11 +63,23 @@ func (sock *Socket) handleRequest(m *protocol.Request) {
 		return
 	}
 	sock.srv.response(&rb.resp, m.ID, rec)
-	sock.replySized(&rb.resp, t, m.ID, len(rb.resp.Payload)+replyOverhead)
+	// The reply is encoded into the socket's frame buffer, which is kept
+	// for the next reply when the reply was written at once (a reply
+	// queued behind a writer keeps it).
+	buf := rb.frame
+	rb.frame = nil
+	if size := len(rb.resp.Payload) + replyOverhead; cap(buf) < size {
+		buf = make([]byte, 0, size)
+	}
+	frame, released := sock.replyIn(buf[:0], &rb.resp, t, m.ID)
+	if released && cap(frame) <= maxKeptFrame {
+		rb.frame = frame[:0]
+	}
 }
 
 // replyBuffers is what a socket reuses from one request to the next: the
-// response recorder, its header map and first body buffer, and the reply.
+// response recorder, its header map and first body buffer, the reply, and
+// the reply's frame buffer.
 // A socket serves one request at a time, and, as for net/http, a handler
 // must not use its ResponseWriter once it returned. Parking drops them.
 type replyBuffers struct {
@@ -75,7 +87,11 @@ type replyBuffers struct {
 	header http.Header
 	resp   protocol.Response
 	small  [64]byte
+	frame  []byte // the last reply's frame buffer, once written
 }
+
+// maxKeptFrame bounds the frame buffer a socket keeps between replies.
+const maxKeptFrame = 8 << 10
 
 // replyBufs returns the socket's reply buffers, made at its first request
 // after it started or woke.

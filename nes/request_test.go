@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -397,4 +398,40 @@ func TestRequestOtherHandler(t *testing.T) {
 	c.hello()
 	c.roundTrip(`{"type":"request","method":"GET","path":"/items/7","id":2}`,
 		`{"type":"request","id":2,"statusCode":200,"payload":"7 true true"}`)
+}
+
+// TestRepliesQueuedBehindSlowClient pipelines requests whose large replies
+// the client does not read at first: the replies after them wait in the
+// socket's queue while smaller ones are encoded. A socket reuses its reply
+// frame buffer only once the reply in it was written, so every reply keeps
+// its own bytes.
+func TestRepliesQueuedBehindSlowClient(t *testing.T) {
+	opts := quietOptions()
+	opts.MaxQueueBytes = 64 << 20
+	ts := newTestServer(t, opts, func(_ *Server, r chi.Router) {
+		r.Get("/fill", func(w http.ResponseWriter, r *http.Request) {
+			q := r.URL.Query()
+			n, _ := strconv.Atoi(q.Get("n"))
+			w.Header().Set("Content-Type", "text/plain")
+			_, _ = io.WriteString(w, strings.Repeat(q.Get("c"), n))
+		})
+	})
+	c := dial(t, ts.url, nil)
+	c.hello()
+	// More than the connection's buffers take (megabytes on loopback), then
+	// replies each smaller than the one before, which fit in its buffer.
+	sizes := []int{6 << 20, 1000, 20, 7, 4 << 20, 500, 300, 1, 3 << 20, 64, 3, 2}
+	for round := range 2 {
+		for i, n := range sizes {
+			c.send(fmt.Sprintf(`{"type":"request","method":"GET","path":"/fill?c=%c&n=%d","id":%d}`, 'a'+i, n, 100*round+i+2))
+		}
+		time.Sleep(20 * time.Millisecond) // the server reads and answers what it can meanwhile
+		for i, n := range sizes {
+			want := fmt.Sprintf(`{"type":"request","id":%d,"statusCode":200,"payload":"%s"}`,
+				100*round+i+2, strings.Repeat(string(rune('a'+i)), n))
+			if got := c.recv(); got != want {
+				t.Fatalf("round %d, reply %d of %d bytes: got %d bytes: %.80s…%s", round, i, len(want), len(got), got, got[max(0, len(got)-60):])
+			}
+		}
+	}
 }

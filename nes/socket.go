@@ -17,7 +17,8 @@ import (
 )
 
 // wsConn is the part of *websocket.Conn a socket uses; tests and benchmarks
-// substitute in-process connections.
+// substitute in-process connections. Write must not keep p once it returns,
+// as *websocket.Conn does not: a socket reuses a written reply's buffer.
 type wsConn interface {
 	Read(ctx context.Context) (websocket.MessageType, []byte, error)
 	Write(ctx context.Context, typ websocket.MessageType, p []byte) error
@@ -206,16 +207,23 @@ func (s *Socket) replySized(m protocol.Message, t string, id protocol.ID, size i
 	if size > 0 {
 		buf = make([]byte, 0, size)
 	}
+	s.replyIn(buf, m, t, id)
+}
+
+// replyIn is reply encoding into buf. It returns the frame, and whether
+// the socket holds no reference to it (see enqueueInline): then the caller
+// may reuse its buffer.
+func (s *Socket) replyIn(buf []byte, m protocol.Message, t string, id protocol.ID) (frame []byte, released bool) {
 	frame, err := s.codec.AppendEncode(buf, m)
 	if err != nil {
 		s.srv.log.Error("nes: encoding reply", "type", t, "error", err)
 		e := protocol.NewErrorReply(http.StatusInternalServerError, "Failed serializing message")
 		e.Type, e.HasType, e.ID = t, true, id
 		if frame, err = s.codec.AppendEncode(nil, e); err != nil {
-			return
+			return nil, false
 		}
 	}
-	_ = s.enqueueInline(frame)
+	return frame, s.enqueueInline(frame)
 }
 
 var errInvalidJSON = errors.New("nes: message is a json.RawMessage that is not valid JSON")

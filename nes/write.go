@@ -76,12 +76,20 @@ type outQueue struct {
 
 // enqueue appends a frame for the writer. A socket whose queue would exceed
 // MaxQueueBytes is closed with CloseSlowConsumer.
-func (s *Socket) enqueue(frame []byte) error { return s.push(frame, pushSubmit) }
+func (s *Socket) enqueue(frame []byte) error {
+	_, err := s.push(frame, pushSubmit)
+	return err
+}
 
 // enqueueInline is enqueue for a goroutine that serves this socket alone
 // (the one handling its messages): when no writer is serving the socket, it
-// writes the queue itself, which saves a reply the hop to a writer.
-func (s *Socket) enqueueInline(frame []byte) error { return s.push(frame, pushInline) }
+// writes the queue itself, which saves a reply the hop to a writer. It
+// reports whether the socket holds no reference to frame on return (it was
+// written, or refused), so that the caller may reuse its buffer.
+func (s *Socket) enqueueInline(frame []byte) (released bool) {
+	released, _ = s.push(frame, pushInline)
+	return released
+}
 
 // fanOut enqueues one frame to many sockets. A socket that must be handed
 // to the writers is collected instead, for one submitAll once every socket
@@ -102,7 +110,7 @@ func newFanOut(srv *Server) *fanOut {
 // enqueue is sock.enqueue for the fan-out (a closed or slow socket is
 // accounted for by push).
 func (f *fanOut) enqueue(sock *Socket, frame []byte) {
-	if sock.push(frame, pushDeferred) == errDeferred {
+	if _, err := sock.push(frame, pushDeferred); err == errDeferred {
 		f.ready = append(f.ready, sock)
 	}
 }
@@ -128,12 +136,17 @@ var errDeferred = errors.New("nes: socket to submit")
 // socket to the shared writers.
 const inlineBatches = 4
 
-func (s *Socket) push(frame []byte, mode int) error {
+// push queues frame and gets the socket written as mode says. released
+// reports that the socket holds no reference to frame on return: it was
+// refused, or written by the caller (pushInline: each writeOnce takes the
+// whole queue, and a batch's frames are copied to the connection or dropped
+// by the time it returns).
+func (s *Socket) push(frame []byte, mode int) (released bool, err error) {
 	q := &s.out
 	q.mu.Lock()
 	if q.closing != nil {
 		q.mu.Unlock()
-		return ErrSocketClosed
+		return true, ErrSocketClosed
 	}
 	if q.bytes+len(frame) > s.srv.opts.MaxQueueBytes {
 		dropped := q.list.take()
@@ -147,19 +160,19 @@ func (s *Socket) push(frame []byte, mode int) error {
 		s.cancel()
 		s.srv.stats.slow.Add(1)
 		s.srv.log.Warn("nes: closing slow consumer", "socket", s.id)
-		return ErrSlowConsumer
+		return true, ErrSlowConsumer
 	}
 	q.list.push(outFrame{data: frame})
 	q.bytes += len(frame)
 	if mode == pushDeferred && !q.running && !q.finished {
 		q.running = true
 		q.mu.Unlock()
-		return errDeferred
+		return false, errDeferred
 	}
 	if mode != pushInline || q.running || q.finished {
 		s.startWriterLocked()
 		q.mu.Unlock()
-		return nil
+		return false, nil
 	}
 	q.running = true
 	q.mu.Unlock()
@@ -169,7 +182,7 @@ func (s *Socket) push(frame []byte, mode int) error {
 			break
 		}
 	}
-	return nil
+	return true, nil
 }
 
 // startWriterLocked hands the socket to the server's writers unless it is
