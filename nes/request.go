@@ -285,7 +285,7 @@ func (s *Server) response(out *protocol.Response, id protocol.ID, rec *recorder)
 		payload = json.RawMessage("null")
 	case len(body) == 0:
 		payload = json.RawMessage(`""`)
-	case isJSONType(headerValue(rec.header, "Content-Type")) && json.Valid(body):
+	case isJSONType(headerValue(rec.header, "Content-Type")) && protocol.ValidJSON(body):
 		payload = bytes.TrimSpace(body)
 	default:
 		payload, _ = json.Marshal(string(body))

@@ -235,7 +235,7 @@ func marshalMessage(msg any) (json.RawMessage, error) {
 		if raw == nil {
 			return json.RawMessage("null"), nil
 		}
-		if !json.Valid(raw) {
+		if !protocol.ValidJSON(raw) {
 			return nil, errInvalidJSON
 		}
 		return raw, nil

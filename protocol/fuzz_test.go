@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 )
 
 // seedFrames are the captured frames plus some odd ones.
@@ -173,4 +174,25 @@ func checkStableRoundTrip(t *testing.T, c Codec, out []byte, m Message, decode f
 	if err != nil || !bytes.Equal(out, out2) {
 		t.Fatalf("not stable: %x then %x (%v)", out, out2, err)
 	}
+}
+
+// FuzzValidJSON checks ValidJSON against encoding/json: the same answer for
+// input in valid UTF-8 (shallower than encoding/json's nesting limit of
+// 10,000, which needs more bytes than that), and false for the rest.
+func FuzzValidJSON(f *testing.F) {
+	for _, s := range []string{`{"ok":true}`, ` [1, 2.5e3, "a\u00e9", null] `, `"\ud800"`, `-0`, `01`, `{"a":}`, "\"\xff\"", `[`, ``, `1 2`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		got := ValidJSON(b)
+		if !utf8.Valid(b) {
+			if got {
+				t.Fatalf("ValidJSON(%q) = true for invalid UTF-8", b)
+			}
+			return
+		}
+		if want := json.Valid(b); len(b) <= 10000 && got != want {
+			t.Fatalf("ValidJSON(%q) = %v, encoding/json says %v", b, got, want)
+		}
+	})
 }

@@ -251,6 +251,16 @@ func scanValue(b []byte, i, maxDepth int) (int, bool) {
 	}
 }
 
+// ValidJSON reports whether data is one JSON value, optionally surrounded by
+// whitespace, in valid UTF-8: what the codecs accept in a raw
+// ([encoding/json.RawMessage]) field. Unlike [encoding/json.Valid], it
+// refuses invalid UTF-8 inside strings, which a text frame must not carry,
+// and it does not limit nesting.
+func ValidJSON(data []byte) bool {
+	_, ok := validJSON(data)
+	return ok
+}
+
 // validJSON reports whether raw is one JSON value, optionally surrounded by
 // whitespace, with valid UTF-8, and returns it without the whitespace.
 func validJSON(raw []byte) ([]byte, bool) {
