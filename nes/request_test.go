@@ -50,6 +50,10 @@ func requestRoutes(r chi.Router) {
 		w.Header().Set("Content-Type", "application/json")
 		io.WriteString(w, `{"broken":`)
 	})
+	r.Get("/badutf8", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, "{\"s\":\"a\xffb\"}")
+	})
 	r.Get("/null", func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) })
 	r.Get("/empty", func(w http.ResponseWriter, r *http.Request) {})
 	r.Get("/forbidden", func(w http.ResponseWriter, r *http.Request) {
@@ -118,6 +122,10 @@ func TestRequests(t *testing.T) {
 			`{"statusCode":400,"payload":{"error":"Bad Request","message":"Invalid request method"},"type":"request","id":18}`},
 		{`{"type":"request","method":"GET","path":"/hello","id":15.5}`,
 			`{"type":"request","id":15.5,"statusCode":200,"payload":{"greeting":"hi"}}`},
+		// JSON with invalid UTF-8 cannot go into a text frame as it is: it is
+		// sent as a string, the bad byte replaced.
+		{`{"type":"request","method":"GET","path":"/badutf8","id":19}`,
+			`{"type":"request","id":19,"statusCode":200,"payload":"{\"s\":\"a\ufffdb\"}"}`},
 	}
 	for _, tc := range cases {
 		c.roundTrip(tc.send, tc.want)
