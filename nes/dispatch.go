@@ -14,7 +14,7 @@ import (
 // goroutine, following the order of nes's lifecycle: parse, type, id, then
 // ping and hello, then the initialization check, then the message itself.
 func (sock *Socket) handleFrame(data []byte) {
-	msg, err := sock.codec.DecodeClient(data)
+	msg, err := sock.decode(data)
 	if err != nil {
 		var de *protocol.DecodeError
 		if !errors.As(err, &de) {
@@ -63,6 +63,22 @@ func (sock *Socket) handleFrame(data []byte) {
 		t, id := messageTypeID(msg)
 		sock.sendError(errorFor(http.StatusBadRequest, "Unknown message type", t, id))
 	}
+}
+
+// decode decodes a client frame. Once the socket has served a request, the
+// next ones are decoded into its reply buffers' Request: the socket handles
+// one message at a time, and nothing keeps a decoded Request past its
+// handling (handleRequest copies what the http.Request needs).
+func (sock *Socket) decode(data []byte) (protocol.Message, error) {
+	d := sock.srv.codecs[sock.codecIdx].reuse
+	if d == nil {
+		return sock.codec.DecodeClient(data)
+	}
+	var into *protocol.Request
+	if rb := sock.replyBuf; rb != nil {
+		into = &rb.req
+	}
+	return d.DecodeClientInto(data, into)
 }
 
 // orderDecodeError applies nes's ordering to a decoding failure: a message

@@ -78,8 +78,8 @@ func (sock *Socket) handleRequest(m *protocol.Request) {
 }
 
 // replyBuffers is what a socket reuses from one request to the next: the
-// response recorder, its header map and first body buffer, the reply, and
-// the reply's frame buffer.
+// decoded request message, the response recorder, its header map and first
+// body buffer, the reply, and the reply's frame buffer.
 // A socket serves one request at a time, and, as for net/http, a handler
 // must not use its ResponseWriter once it returned. Parking drops them.
 type replyBuffers struct {
@@ -87,7 +87,8 @@ type replyBuffers struct {
 	header http.Header
 	resp   protocol.Response
 	small  [64]byte
-	frame  []byte // the last reply's frame buffer, once written
+	frame  []byte           // the last reply's frame buffer, once written
+	req    protocol.Request // the next request message is decoded into it (dispatch.go)
 }
 
 // maxKeptFrame bounds the frame buffer a socket keeps between replies.

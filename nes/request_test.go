@@ -126,6 +126,10 @@ func TestRequests(t *testing.T) {
 		// sent as a string, the bad byte replaced.
 		{`{"type":"request","method":"GET","path":"/badutf8","id":19}`,
 			`{"type":"request","id":19,"statusCode":200,"payload":"{\"s\":\"a\ufffdb\"}"}`},
+		// A socket decodes its requests into one protocol.Request: nothing
+		// of id 3's headers, query or payload is left.
+		{`{"type":"request","method":"POST","path":"/echo/6","id":20}`,
+			`{"type":"request","id":20,"statusCode":200,"payload":{"cookie":"","ct":"","hdr":"","id":"6","payload":null,"query":"","remote":true,"socket":true}}`},
 	}
 	for _, tc := range cases {
 		c.roundTrip(tc.send, tc.want)

@@ -141,7 +141,8 @@ func New(opts Options) (*Server, error) {
 		if err != nil {
 			return nil, fmt.Errorf("nes: encoding ping: %w", err)
 		}
-		s.codecs = append(s.codecs, codecSlot{codec: c, ping: ping})
+		reuse, _ := c.(protocol.ReusingDecoder)
+		s.codecs = append(s.codecs, codecSlot{codec: c, ping: ping, reuse: reuse})
 	}
 	return s, nil
 }
@@ -354,6 +355,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 type codecSlot struct {
 	codec protocol.Codec
 	ping  []byte
+	reuse protocol.ReusingDecoder // the codec's, if it has one
 }
 
 // subprotocols lists the websocket subprotocols that select a codec other

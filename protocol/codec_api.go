@@ -17,3 +17,19 @@ type Codec interface {
 	// DecodeServer decodes a server-to-client frame (the client's side).
 	DecodeServer(frame []byte) (Message, error)
 }
+
+// ReusingDecoder is implemented by this package's codecs, [JSON] and
+// [MessagePack]: a server that handles a connection's messages one at a time
+// can decode every request message of the connection into one [Request].
+type ReusingDecoder interface {
+	// DecodeClientInto is [Codec.DecodeClient], except that a request
+	// message is decoded into *req when req is not nil: req is overwritten
+	// and returned as the message. Nothing else keeps req, and the fields
+	// written into it share nothing with frame.
+	DecodeClientInto(frame []byte, req *Request) (Message, error)
+}
+
+var (
+	_ ReusingDecoder = jsonCodec{}
+	_ ReusingDecoder = msgpackCodec{}
+)

@@ -326,3 +326,54 @@ func TestJSONCodec(t *testing.T) {
 		t.Errorf("Name %q Binary %v", c.Name(), c.Binary())
 	}
 }
+
+// TestDecodeClientInto decodes every client frame of the tests with both
+// codecs, into a Request left over from a request with every field set:
+// the result is DecodeClient's, a request comes back as the Request given,
+// and nothing of the earlier request remains.
+func TestDecodeClientInto(t *testing.T) {
+	frames := []string{}
+	for _, tt := range decodeClientCases {
+		frames = append(frames, tt.frame)
+	}
+	for _, tt := range decodeClientErrorCases {
+		frames = append(frames, tt.frame)
+	}
+	for _, tt := range capturedEncodes {
+		frames = append(frames, tt.frame)
+	}
+	full := `{"type":"request","id":"x","method":"PATCH","path":"/old?q=1","headers":{"a":"b"},"payload":{"old":true}}`
+	requests := 0
+	for _, frame := range frames {
+		for _, codec := range []Codec{JSON(), MessagePack()} {
+			in := []byte(frame)
+			prime := []byte(full)
+			if codec.Binary() {
+				var ok bool
+				if in, ok = jsonToMsgpack(t, frame); !ok {
+					continue
+				}
+				prime, _ = jsonToMsgpack(t, full)
+			}
+			d := codec.(ReusingDecoder)
+			var req Request
+			if _, err := d.DecodeClientInto(prime, &req); err != nil || req.Headers == nil || req.Payload == nil {
+				t.Fatalf("priming: %v, %#v", err, req)
+			}
+			want, wantErr := codec.DecodeClient(in)
+			got, gotErr := d.DecodeClientInto(in, &req)
+			if !reflect.DeepEqual(got, want) || !reflect.DeepEqual(gotErr, wantErr) {
+				t.Errorf("%s %s:\n got %#v, %v\nwant %#v, %v", codec.Name(), frame, got, gotErr, want, wantErr)
+			}
+			if r, ok := got.(*Request); ok {
+				requests++
+				if r != &req {
+					t.Errorf("%s %s: decoded into a new Request", codec.Name(), frame)
+				}
+			}
+		}
+	}
+	if requests < 4 {
+		t.Fatalf("only %d request frames among the cases", requests)
+	}
+}

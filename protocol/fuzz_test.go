@@ -76,6 +76,11 @@ func FuzzDecodeClient(f *testing.F) {
 		}
 
 		m, err := c.DecodeClient(frame)
+		// Decoding into a Request left over from another one gives the same.
+		req := Request{ID: StringID("old"), Method: "PUT", Path: "/old", Headers: map[string]string{"a": "b"}, Payload: []byte(`1`)}
+		if m2, err2 := c.(ReusingDecoder).DecodeClientInto(frame, &req); !reflect.DeepEqual(m2, m) || !reflect.DeepEqual(err2, err) {
+			t.Fatalf("DecodeClientInto(%q) = %#v, %v; DecodeClient: %#v, %v", frame, m2, err2, m, err)
+		}
 		if err != nil {
 			var de *DecodeError
 			if !errors.As(err, &de) || de.Reply == nil || de.Reply.StatusCode != 400 {

@@ -113,18 +113,24 @@ func cannotParse() *DecodeError {
 }
 
 // DecodeClient implements [Codec.DecodeClient]; see [JSON] for the rules.
-func (jsonCodec) DecodeClient(frame []byte) (Message, error) {
+func (c jsonCodec) DecodeClient(frame []byte) (Message, error) {
+	return c.DecodeClientInto(frame, nil)
+}
+
+// DecodeClientInto implements [ReusingDecoder].
+func (jsonCodec) DecodeClientInto(frame []byte, req *Request) (Message, error) {
 	frame = validUTF8(frame)
 	var f fields
 	if !parseFields(frame, &f) {
 		return nil, cannotParse()
 	}
-	return decodeClientFields(&f, idFromJSON(f.id))
+	return decodeClientFields(&f, idFromJSON(f.id), req)
 }
 
 // decodeClientFields validates the members of a client message object, in
-// nes's order (steps 2 to 5 of [JSON]); id is the decoded f.id.
-func decodeClientFields(f *fields, id ID) (Message, error) {
+// nes's order (steps 2 to 5 of [JSON]); id is the decoded f.id. A request
+// is decoded into req unless it is nil.
+func decodeClientFields(f *fields, id ID, req *Request) (Message, error) {
 	if len(f.typ) < 3 || f.typ[0] != '"' { // missing, falsy ("") or not a string
 		return nil, decodeError("", msgCannotParse, f.typ, id)
 	}
@@ -148,7 +154,7 @@ func decodeClientFields(f *fields, id ID) (Message, error) {
 		}
 		return &Reauth{ID: id, Auth: auth}, nil
 	case TypeRequest:
-		return decodeRequest(f, id)
+		return decodeRequest(f, id, req)
 	case TypeSub:
 		return decodeSub(f, id)
 	case TypeUnsub:

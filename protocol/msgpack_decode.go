@@ -14,13 +14,18 @@ import (
 const idFloatMark = 1
 
 // DecodeClient implements [Codec.DecodeClient]; see [MessagePack].
-func (msgpackCodec) DecodeClient(frame []byte) (Message, error) {
+func (c msgpackCodec) DecodeClient(frame []byte) (Message, error) {
+	return c.DecodeClientInto(frame, nil)
+}
+
+// DecodeClientInto implements [ReusingDecoder].
+func (msgpackCodec) DecodeClientInto(frame []byte, req *Request) (Message, error) {
 	var f fields
 	var id ID
 	if !parseMsgpackFields(frame, &f, &id) {
 		return nil, cannotParse()
 	}
-	return decodeClientFields(&f, id)
+	return decodeClientFields(&f, id, req)
 }
 
 // DecodeServer implements [Codec.DecodeServer]; see [MessagePack].

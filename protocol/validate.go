@@ -113,7 +113,7 @@ func stringMap(raw []byte) (map[string]string, bool) {
 	}
 }
 
-func decodeRequest(f *fields, id ID) (Message, error) {
+func decodeRequest(f *fields, id ID, into *Request) (Message, error) {
 	if !truthy(f.method) {
 		return nil, decodeError("method", msgMissingMethod, f.typ, id)
 	}
@@ -126,7 +126,11 @@ func decodeRequest(f *fields, id ID) (Message, error) {
 	if !isString(f.path) {
 		return nil, decodeError("path", msgInvalidPath, f.typ, id)
 	}
-	r := &Request{ID: id, Method: method(f.method), Path: unquote(f.path), Payload: f.keep(f.payload)}
+	r := into
+	if r == nil {
+		r = new(Request)
+	}
+	*r = Request{ID: id, Method: method(f.method), Path: unquote(f.path), Payload: f.keep(f.payload)}
 	if truthy(f.headers) {
 		h, ok := stringMap(f.headers)
 		if !ok {
