@@ -332,16 +332,7 @@ func TestJSONCodec(t *testing.T) {
 // the result is DecodeClient's, a request comes back as the Request given,
 // and nothing of the earlier request remains.
 func TestDecodeClientInto(t *testing.T) {
-	frames := []string{}
-	for _, tt := range decodeClientCases {
-		frames = append(frames, tt.frame)
-	}
-	for _, tt := range decodeClientErrorCases {
-		frames = append(frames, tt.frame)
-	}
-	for _, tt := range capturedEncodes {
-		frames = append(frames, tt.frame)
-	}
+	frames := clientCaseFrames()
 	full := `{"type":"request","id":"x","method":"PATCH","path":"/old?q=1","headers":{"a":"b"},"payload":{"old":true}}`
 	requests := 0
 	for _, frame := range frames {
@@ -376,4 +367,23 @@ func TestDecodeClientInto(t *testing.T) {
 	if requests < 4 {
 		t.Fatalf("only %d request frames among the cases", requests)
 	}
+}
+
+// clientCaseFrames returns the client frames of the decoding tables and
+// of the captured encodings.
+func clientCaseFrames() []string {
+	return caseFrames(decodeClientCases, decodeClientErrorCases, capturedEncodes)
+}
+
+// caseFrames returns the frame field of every case of the tables given,
+// slices of structs with a frame string.
+func caseFrames(tables ...any) []string {
+	var frames []string
+	for _, table := range tables {
+		v := reflect.ValueOf(table)
+		for i := range v.Len() {
+			frames = append(frames, v.Index(i).FieldByName("frame").String())
+		}
+	}
+	return frames
 }

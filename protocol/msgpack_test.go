@@ -181,16 +181,7 @@ func TestMsgpackCodec(t *testing.T) {
 // TestMsgpackDecodeClientMatchesJSON runs every JSON client decode case
 // through MessagePack.
 func TestMsgpackDecodeClientMatchesJSON(t *testing.T) {
-	frames := []string{}
-	for _, tt := range decodeClientCases {
-		frames = append(frames, tt.frame)
-	}
-	for _, tt := range decodeClientErrorCases {
-		frames = append(frames, tt.frame)
-	}
-	for _, tt := range capturedEncodes {
-		frames = append(frames, tt.frame)
-	}
+	frames := clientCaseFrames()
 	converted := 0
 	for _, frame := range frames {
 		mp, ok := jsonToMsgpack(t, frame)
@@ -231,19 +222,7 @@ func TestMsgpackDecodeClientMatchesJSON(t *testing.T) {
 // TestMsgpackDecodeServerMatchesJSON runs every JSON server decode case
 // through MessagePack.
 func TestMsgpackDecodeServerMatchesJSON(t *testing.T) {
-	frames := []string{}
-	for _, tt := range decodeServerCases {
-		frames = append(frames, tt.frame)
-	}
-	for _, tt := range decodeServerErrorCases {
-		frames = append(frames, tt.frame)
-	}
-	for _, tt := range decodeServerLenientCases {
-		frames = append(frames, tt.frame)
-	}
-	for _, tt := range capturedEncodes {
-		frames = append(frames, tt.frame)
-	}
+	frames := caseFrames(decodeServerCases, decodeServerErrorCases, decodeServerLenientCases, capturedEncodes)
 	for _, frame := range frames {
 		mp, ok := jsonToMsgpack(t, frame)
 		if !ok {
