@@ -252,10 +252,13 @@ describe('server-side disconnect and reconnection', () => {
         const server = await H.server(t, base);
         const client = await H.connect(t, server);
 
-        const pending = client.request('/slow?ms=1000');
+        // The expectation is attached before anything is awaited: the request
+        // may fail while the test awaits, and a rejection left unhandled then
+        // fails the test.
+        const failed = Assert.rejects(client.request('/slow?ms=1000'), { message: 'Request failed - server disconnected', type: 'disconnect' });
         await H.sleep(30);
         await server.control.disconnect(client.id);
-        await Assert.rejects(pending, { message: 'Request failed - server disconnected', type: 'disconnect' });
+        await failed;
     });
 
     test('a route running when the server disconnects its socket sees its request context cancelled', async (t) => {
@@ -264,11 +267,11 @@ describe('server-side disconnect and reconnection', () => {
         const client = await H.connect(t, server);
         const id = client.id;
 
-        const pending = client.request('/slow?ms=5000');
+        const failed = Assert.rejects(client.request('/slow?ms=5000'), { message: 'Request failed - server disconnected' });
         await H.sleep(100);
         const closedAt = Date.now();
         await server.control.disconnect(id);
-        await Assert.rejects(pending, { message: 'Request failed - server disconnected' });
+        await failed;
 
         const [route] = await server.control.events('route', { count: 1, timeout: 6000 });
         Assert.equal(route.socket, id);
@@ -283,12 +286,12 @@ describe('server-side disconnect and reconnection', () => {
         const client = await H.connect(t, server);
         const id = client.id;
 
-        const pending = client.request('/slow?ms=5000');
+        const failed = Assert.rejects(client.request('/slow?ms=5000'), { message: 'Request failed - server disconnected' });
         await H.sleep(100);
         const closedAt = Date.now();
         await client.disconnect();
         const closeTook = Date.now() - closedAt;
-        await Assert.rejects(pending, { message: 'Request failed - server disconnected' });
+        await failed;
 
         const [route] = await server.control.events('route', { count: 1, timeout: 6000 });
         Assert.equal(route.socket, id);
