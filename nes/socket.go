@@ -198,16 +198,7 @@ func (s *Socket) sendMessage(m protocol.Message) error {
 // handles the socket's messages, which writes the reply itself when no
 // writer is busy with the socket.
 func (s *Socket) reply(m protocol.Message, t string, id protocol.ID) {
-	s.replySized(m, t, id, 0)
-}
-
-// replySized is reply with room for size bytes made for the frame.
-func (s *Socket) replySized(m protocol.Message, t string, id protocol.ID, size int) {
-	var buf []byte
-	if size > 0 {
-		buf = make([]byte, 0, size)
-	}
-	s.replyIn(buf, m, t, id)
+	s.replyIn(nil, m, t, id)
 }
 
 // replyIn is reply encoding into buf. It returns the frame, and whether
