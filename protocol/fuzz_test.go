@@ -76,11 +76,7 @@ func FuzzDecodeClient(f *testing.F) {
 		}
 
 		m, err := c.DecodeClient(frame)
-		// Decoding into a Request left over from another one gives the same.
-		req := Request{ID: StringID("old"), Method: "PUT", Path: "/old", Headers: map[string]string{"a": "b"}, Payload: []byte(`1`)}
-		if m2, err2 := c.(ReusingDecoder).DecodeClientInto(frame, &req); !reflect.DeepEqual(m2, m) || !reflect.DeepEqual(err2, err) {
-			t.Fatalf("DecodeClientInto(%q) = %#v, %v; DecodeClient: %#v, %v", frame, m2, err2, m, err)
-		}
+		checkDecodeInto(t, c, frame, m, err)
 		if err != nil {
 			var de *DecodeError
 			if !errors.As(err, &de) || de.Reply == nil || de.Reply.StatusCode != 400 {
@@ -200,4 +196,14 @@ func FuzzValidJSON(f *testing.F) {
 			t.Fatalf("ValidJSON(%q) = %v, encoding/json says %v", b, got, want)
 		}
 	})
+}
+
+// checkDecodeInto checks that decoding frame into a Request left over from
+// another request gives what DecodeClient gave: m and err.
+func checkDecodeInto(t *testing.T, c Codec, frame []byte, m Message, err error) {
+	t.Helper()
+	req := Request{ID: StringID("old"), Method: "PUT", Path: "/old", Headers: map[string]string{"a": "b"}, Payload: []byte(`1`)}
+	if m2, err2 := c.(ReusingDecoder).DecodeClientInto(frame, &req); !reflect.DeepEqual(m2, m) || !reflect.DeepEqual(err2, err) {
+		t.Fatalf("%s DecodeClientInto(%x) = %#v, %v; DecodeClient: %#v, %v", c.Name(), frame, m2, err2, m, err)
+	}
 }
