@@ -178,3 +178,99 @@ func FuzzRequestPath(f *testing.F) {
 		}
 	})
 }
+
+// FuzzReadDataFrame checks the fast path's frame reader against a plain
+// reading of RFC 6455's framing: a whole masked data frame within the limit
+// is read and unmasked, and anything else is left unread.
+func FuzzReadDataFrame(f *testing.F) {
+	key := [4]byte{0x12, 0x34, 0x56, 0x78}
+	for _, s := range [][]byte{
+		wsFrame(0x81, true, key, []byte(`{"type":"ping","id":1}`), lenShortest),
+		wsFrame(0x82, true, key, bytes.Repeat([]byte{7}, 200), lenShortest),
+		wsFrame(0x81, true, key, []byte("x"), len64),
+		wsFrame(0x01, true, key, []byte("frag"), lenShortest),
+		wsFrame(0x89, true, key, []byte("ping"), lenShortest),
+		wsFrame(0xc1, true, key, []byte("rsv1"), lenShortest),
+		wsFrame(0x81, false, key, []byte("unmasked"), lenShortest),
+		{0x81, 0xff, 0x80, 0, 0, 0, 0, 0, 0, 1, 1, 2, 3, 4},
+		{0x81, 0xfe, 0xff},
+	} {
+		f.Add(s, uint16(100))
+	}
+	f.Fuzz(func(t *testing.T, stream []byte, limit uint16) {
+		payload, size, fast, whole := plainFrame(stream, int64(limit))
+		c := fastReader(stream)
+		var scratch bytes.Buffer
+		data, ok, err := c.readDataFrame(&scratch, int64(limit))
+		rest, _ := io.ReadAll(c.br)
+		switch {
+		case !fast:
+			if ok {
+				t.Fatalf("read %q on the fast path", data)
+			}
+			if !bytes.Equal(rest, stream) {
+				t.Fatal("a frame left to coder/websocket was consumed")
+			}
+		case !whole:
+			if !ok || err == nil {
+				t.Fatalf("a truncated frame: ok %v, err %v", ok, err)
+			}
+		default:
+			if !ok || err != nil || !bytes.Equal(data, payload) {
+				t.Fatalf("got %v %v %q, want %q", ok, err, data, payload)
+			}
+			if !bytes.Equal(rest, stream[size:]) {
+				t.Fatal("the frame's end was not where it is")
+			}
+		}
+	})
+}
+
+// plainFrame reads the frame at the start of b byte by byte: whether it is
+// for the fast path (a masked, unfragmented text or binary frame whose
+// header is all there, within limit), and if so whether it is whole, its
+// unmasked payload and its size.
+func plainFrame(b []byte, limit int64) (payload []byte, size int, fast, whole bool) {
+	if len(b) < 2 {
+		return nil, 0, false, false
+	}
+	fin, rsv, op, masked := b[0]>>7, (b[0]>>4)&7, b[0]&15, b[1]>>7
+	if fin != 1 || rsv != 0 || (op != 1 && op != 2) || masked != 1 {
+		return nil, 0, false, false
+	}
+	var n uint64
+	i := 2
+	switch l := b[1] & 127; l {
+	case 126:
+		if len(b) < 4 {
+			return nil, 0, false, false
+		}
+		n, i = uint64(b[2])<<8|uint64(b[3]), 4
+	case 127:
+		if len(b) < 10 {
+			return nil, 0, false, false
+		}
+		for _, x := range b[2:10] {
+			n = n<<8 | uint64(x)
+		}
+		i = 10
+		if n >= 1<<63 {
+			return nil, 0, false, false
+		}
+	default:
+		n = uint64(l)
+	}
+	if len(b) < i+4 || n > uint64(limit) {
+		return nil, 0, false, false
+	}
+	mask := b[i : i+4]
+	i += 4
+	if uint64(len(b)-i) < n {
+		return nil, 0, true, false
+	}
+	payload = make([]byte, n)
+	for j := range payload {
+		payload[j] = b[i+j] ^ mask[j%4]
+	}
+	return payload, i + int(n), true, true
+}

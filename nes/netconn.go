@@ -119,6 +119,13 @@ type corkConn struct {
 	// rawReadFn is c.rawRead, made once.
 	rawReadFn func(fd uintptr) bool
 
+	// The fast path (readframe.go): fastMu is held by the reader while it
+	// reads a frame there; fastStop ends it for good; headerWait is set
+	// while it waits for a frame header (reader only).
+	fastMu     sync.Mutex
+	fastStop   atomic.Bool
+	headerWait bool
+
 	// Idle reading (read.go): at a frame boundary, a read waits until
 	// readDeadline at most, then returns errIdle.
 	idleWait     atomic.Bool  // the read in progress starts a frame
@@ -226,8 +233,25 @@ func (c *corkConn) readNet(p []byte) (int, error) {
 // deadlinePassed looks at a read's error: the linger's deadline at a frame
 // boundary is errIdle; elsewhere (inside a frame, or once the socket is
 // closing) the deadline is removed and the read is retried.
+//
+// Once the fast path is stopped (stopFastFrames), a passed deadline is the
+// one that interrupted it, or the linger's: it is removed, and a wait for a
+// frame header on the fast path ends with errFastStop.
 func (c *corkConn) deadlinePassed(err error) (retry bool, _ error) {
-	if c.readDeadline.Load() == 0 || !errors.Is(err, os.ErrDeadlineExceeded) {
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		return false, err
+	}
+	if c.fastStop.Load() {
+		c.readDeadline.Store(0)
+		if err := c.Conn.SetReadDeadline(time.Time{}); err != nil {
+			return false, err
+		}
+		if c.headerWait {
+			return false, errFastStop
+		}
+		return true, nil
+	}
+	if c.readDeadline.Load() == 0 {
 		return false, err
 	}
 	if c.idleWait.CompareAndSwap(true, false) {

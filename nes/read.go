@@ -124,6 +124,27 @@ func (sock *Socket) readMessage(scratch *bytes.Buffer) ([]byte, error) {
 		_, data, err := sock.conn.Read(context.Background())
 		return data, err
 	}
+	data, err := sock.readFrame(c, scratch)
+	if err != nil {
+		return nil, err
+	}
+	if scratch.Cap() > maxScratch {
+		// A large message's buffer is not kept past this message.
+		*scratch = bytes.Buffer{}
+	}
+	return data, nil
+}
+
+// readFrame reads the next message into scratch: on the fast path
+// (readframe.go) if it is one whole data frame, else with coder/websocket's
+// Reader.
+func (sock *Socket) readFrame(c *websocket.Conn, scratch *bytes.Buffer) ([]byte, error) {
+	if cc := sock.cork; cc != nil {
+		data, ok, err := cc.readDataFrame(scratch, sock.srv.opts.MaxMessageBytes)
+		if ok || err != nil {
+			return data, err
+		}
+	}
 	_, r, err := c.Reader(context.Background())
 	if err != nil {
 		return nil, err
@@ -132,12 +153,7 @@ func (sock *Socket) readMessage(scratch *bytes.Buffer) ([]byte, error) {
 	if _, err := scratch.ReadFrom(r); err != nil {
 		return nil, err
 	}
-	data := scratch.Bytes()
-	if scratch.Cap() > maxScratch {
-		// A large message's buffer is not kept past this message.
-		*scratch = bytes.Buffer{}
-	}
-	return data, nil
+	return scratch.Bytes(), nil
 }
 
 // maxScratch bounds the read buffer a reader keeps between messages.

@@ -52,6 +52,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return // Accept answered the request
 	}
 	conn.SetReadLimit(s.opts.MaxMessageBytes)
+	if cc := uw.conn; cc.br != nil && cc.br.Buffered() == 0 {
+		// Accept made our reader read through an io.MultiReader of what it
+		// had buffered (nothing: the upgrade's leftovers are in the
+		// corkConn) and the connection; read the connection directly.
+		cc.br.Reset(cc)
+	}
 	// The socket runs on goroutines of its own: returning lets net/http's
 	// connection goroutine end, with its stack and buffers. The socket
 	// holds s.wg until it is torn down (serveReads).

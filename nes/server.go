@@ -66,6 +66,9 @@ type Server struct {
 	pollTried  bool // guarded by mu
 	readLinger time.Duration
 	stealAfter time.Duration // how long a reader handles a frame itself (read.go)
+	// fastStopWait bounds the wait for a reader inside a frame on the fast
+	// path before a close handshake (readframe.go).
+	fastStopWait time.Duration
 	// testHookSteal, set by tests before the first socket, runs inside
 	// steal.
 	testHookSteal func()
@@ -129,8 +132,9 @@ func New(opts Options) (*Server, error) {
 		auth:     st,
 		users:    make(map[string]map[*Socket]struct{}),
 
-		readLinger: defaultReadLinger,
-		stealAfter: defaultStealAfter,
+		readLinger:   defaultReadLinger,
+		stealAfter:   defaultStealAfter,
+		fastStopWait: defaultFastStopWait,
 	}
 	if s.broker == nil {
 		s.broker = NewMemoryBroker()

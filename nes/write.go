@@ -440,8 +440,13 @@ func (s *Socket) finishClose(c *closeRequest) {
 		s.conn.CloseNow()
 		return
 	}
-	// Close writes the close frame and waits (at most 5 s) for the client's;
-	// the read loop receives it and ends.
+	// Close writes the close frame and waits (at most 5 s) for the client's,
+	// reading under coder/websocket's read lock, which the reader's fast
+	// path does not take: the reader leaves it first.
+	if cc := s.cork; cc != nil && !cc.stopFastFrames(s.srv.fastStopWait, func() { s.conn.CloseNow() }) {
+		return
+	}
+	// The read loop receives the client's close frame and ends.
 	_ = s.conn.Close(c.code, c.reason)
 }
 
