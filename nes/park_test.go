@@ -267,8 +267,16 @@ func (r *rawSocket) write(b []byte) {
 	}
 }
 
-// read returns the payload of the next unfragmented short text frame.
+// read returns the payload of the next unfragmented short frame.
 func (r *rawSocket) read() string {
+	r.t.Helper()
+	_, body := r.rawFrame()
+	return body
+}
+
+// rawFrame reads the next unfragmented short frame's opcode and payload
+// (unmasked, as a server sends them).
+func (r *rawSocket) rawFrame() (byte, string) {
 	r.t.Helper()
 	_ = r.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
 	head := make([]byte, 2)
@@ -287,7 +295,7 @@ func (r *rawSocket) read() string {
 	if _, err := io.ReadFull(r.br, body); err != nil {
 		r.t.Fatal(err)
 	}
-	return string(body)
+	return head[0] & 0x0f, string(body)
 }
 
 // A frame that arrives in pieces, with pauses longer than the linger between

@@ -170,30 +170,6 @@ func TestUnmask(t *testing.T) {
 	}
 }
 
-// rawFrame reads the next frame's opcode and payload (unmasked, as a server
-// sends them).
-func (r *rawSocket) rawFrame() (byte, string) {
-	r.t.Helper()
-	_ = r.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
-	head := make([]byte, 2)
-	if _, err := io.ReadFull(r.br, head); err != nil {
-		r.t.Fatal(err)
-	}
-	n := int(head[1] & 0x7f)
-	if n == 126 {
-		ext := make([]byte, 2)
-		if _, err := io.ReadFull(r.br, ext); err != nil {
-			r.t.Fatal(err)
-		}
-		n = int(binary.BigEndian.Uint16(ext))
-	}
-	body := make([]byte, n)
-	if _, err := io.ReadFull(r.br, body); err != nil {
-		r.t.Fatal(err)
-	}
-	return head[0] & 0x0f, string(body)
-}
-
 // Frames the fast path leaves to coder/websocket, between ones it reads:
 // a ping is answered, a fragmented message is put together, and the frames
 // after them are read as before.
