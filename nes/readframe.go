@@ -28,6 +28,11 @@ import (
 // does not hold that lock, so before Close runs, finishClose stops it
 // (stopFastFrames): the reader leaves the fast path at its next frame and
 // reads with coder/websocket's Reader from then on.
+//
+// corkConn.fastMu is held by the reader across its read, as coder/websocket
+// holds its read lock. Nothing else takes it while the socket is open;
+// stopFastFrames takes it once, to wait for the reader, after interrupting
+// a wait for a header and with a bound on a frame the client left unfinished.
 
 // errFastStop ends a fast-path wait for a frame header once the socket is
 // closing (stopFastFrames).
@@ -141,7 +146,7 @@ func (c *corkConn) stopFastFrames(wait time.Duration, drop func()) bool {
 	}
 	_ = c.Conn.SetReadDeadline(time.Unix(1, 0))
 	t := time.AfterFunc(wait, drop)
-	c.fastMu.Lock()
-	c.fastMu.Unlock() //nolint:staticcheck // only waits for the reader to leave
+	c.fastMu.Lock() // held by a reader on the fast path: wait for it to leave
+	c.fastMu.Unlock()
 	return t.Stop()
 }
