@@ -65,7 +65,8 @@ func (sock *Socket) serveReads() {
 //
 // A frame that finds no handler running is handled by the reader itself
 // (inline), which saves a goroutine and a hand-off per message. If that
-// takes longer than stealAfter, a timer gives the reading to a new reader
+// takes longer than stealAfter, the server's watch (stealwatch.go) gives
+// the reading to a new reader
 // and the old one goes on as the socket's handler: reading goes on while a
 // message is being handled, so a close from the client is seen at once and
 // ends the socket's context, which the handler (a chi route, a hook)
@@ -163,52 +164,41 @@ const maxScratch = 64 << 10
 // new reader takes over the reading.
 const defaultStealAfter = 2 * time.Millisecond
 
-// Inline states (Socket.inline).
-const (
-	inlineNone     = iota
-	inlineRunning  // the reader is handling a frame
-	inlineStealing // steal is counting the reader as a handler
-	inlineStolen   // and the reading went to a new reader
-)
-
 // handleInline handles data in the reader, which holds the handler role
 // (handling). It reports whether the caller is still the reader; if not,
 // it has also finished as a handler (frames the new reader queued meanwhile
 // included).
 func (sock *Socket) handleInline(data []byte) bool {
-	sock.inline.Store(inlineRunning)
-	if sock.stealTimer == nil {
-		sock.stealTimer = time.AfterFunc(sock.srv.stealAfter, sock.steal)
-	} else {
-		sock.stealTimer.Reset(sock.srv.stealAfter)
-	}
+	word := sock.srv.watch.begin(sock)
 	if sock.ctx.Err() == nil {
 		sock.handleFrame(data)
 	}
 	sock.processing.Add(-1)
-	if sock.inline.CompareAndSwap(inlineRunning, inlineNone) {
-		sock.stealTimer.Stop()
+	if sock.endInline(word) {
 		sock.handling.Store(false)
 		return true
 	}
 	// Stolen: steal counted this goroutine among the handlers; the new
 	// reader queues to the frames channel while this one holds the handler
 	// role (so that it cannot park and drop the channel).
-	for sock.inline.Load() == inlineStealing {
+	for sock.inline.Load()&inlineStateMask == inlineStealing {
 		runtime.Gosched() // steal is between two atomic operations
 	}
 	in := sock.in
-	sock.inline.Store(inlineNone)
+	// Nothing else changes the word in state inlineStolen: the watch
+	// leaves it alone and the new reader handles nothing inline until this
+	// goroutine gives up the handler role.
+	sock.inline.Store(sock.inline.Load()&^inlineStateMask | inlineNone)
 	sock.handleLoop(in)
 	return false
 }
 
-// steal runs when a frame handled by the reader takes longer than
-// stealAfter: a new reader takes over, and the old one finishes as a
-// handler.
-func (sock *Socket) steal() {
-	if !sock.inline.CompareAndSwap(inlineRunning, inlineStealing) {
-		return // done meanwhile (a timer that fired late finds inlineNone)
+// steal runs when the frame that the reader began with word has been
+// handled for longer than stealAfter (stealwatch.go): a new reader takes
+// over, and the old one finishes as a handler.
+func (sock *Socket) steal(word int64) {
+	if !sock.inline.CompareAndSwap(word, word&^inlineStateMask|inlineStealing) {
+		return // done meanwhile
 	}
 	if h := sock.srv.testHookSteal; h != nil {
 		h()
@@ -217,7 +207,7 @@ func (sock *Socket) steal() {
 	// handler, so the count never drops below zero. It is still inside
 	// handleInline: the count is not being waited on.
 	sock.handlers.Add(1)
-	sock.inline.Store(inlineStolen)
+	sock.inline.Store(word&^inlineStateMask | inlineStolen)
 	go sock.serveReads()
 }
 
@@ -262,13 +252,12 @@ func (sock *Socket) park() bool {
 	sock.readState.Store(readParking)
 	sock.readGate.Unlock()
 	// What an idle socket does not need: the frames channel and the reply
-	// buffers (no handler runs: none is started but by a reader), the
-	// steal timer and the write queue.
+	// buffers (no handler runs: none is started but by a reader) and the
+	// write queue.
 	if !sock.handling.Load() && len(sock.in) == 0 {
 		sock.in = nil
 		sock.replyBuf = nil
 	}
-	sock.stealTimer = nil // stopped: its frame was handled
 	sock.releaseQueue()
 	if err := sock.poller.arm(sock); err != nil {
 		sock.srv.log.Debug("nes: cannot park socket", "socket", sock.id, "error", err)

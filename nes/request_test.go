@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -282,20 +283,24 @@ func TestLongRouteDoesNotStopReading(t *testing.T) {
 	}
 }
 
-// TestStealRace hands almost every inline frame to a new reader (a steal
-// delay of 1µs) while clients pipeline requests: every reply must come, in
-// order, and the handoff must keep the handler count balanced (it once went
-// negative and panicked when the old reader finished before steal counted
-// it).
+// TestStealRace hands many inline frames to a new reader (the shortest
+// steal delay, and a route that sleeps past it every tenth request) while
+// clients pipeline requests: every reply must come, in order, and the
+// handoff must keep the handler count balanced (it once went negative and
+// panicked when the old reader finished before steal counted it).
 func TestStealRace(t *testing.T) {
+	var steals atomic.Int64
 	ts := newTestServer(t, quietOptions(), func(s *Server, r chi.Router) {
 		s.stealAfter = time.Microsecond
 		// Widen steal's window between taking the frame and counting the
 		// old reader as a handler.
-		s.testHookSteal = func() { time.Sleep(20 * time.Microsecond) }
+		s.testHookSteal = func() {
+			steals.Add(1)
+			time.Sleep(20 * time.Microsecond)
+		}
 		r.Get("/echo/{n}", func(w http.ResponseWriter, r *http.Request) {
 			if chi.URLParam(r, "n") == "7" {
-				time.Sleep(50 * time.Microsecond)
+				time.Sleep(200 * time.Microsecond)
 			}
 			w.Write([]byte(chi.URLParam(r, "n")))
 		})
@@ -337,6 +342,12 @@ func TestStealRace(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Fatal(err)
 		}
+	}
+	// Most slow requests wait in the frames channel behind a handler and
+	// are not inline; enough are.
+	t.Logf("%d steals", steals.Load())
+	if n := steals.Load(); n < 10 {
+		t.Fatalf("%d steals, want at least 10: the race was not exercised", n)
 	}
 }
 

@@ -66,6 +66,7 @@ type Server struct {
 	pollTried  bool // guarded by mu
 	readLinger time.Duration
 	stealAfter time.Duration // how long a reader handles a frame itself (read.go)
+	watch      stealWatch    // notices frames handled longer than that (stealwatch.go)
 	// fastStopWait bounds the wait for a reader inside a frame on the fast
 	// path before a close handshake (readframe.go).
 	fastStopWait time.Duration
@@ -139,6 +140,7 @@ func New(opts Options) (*Server, error) {
 	if s.broker == nil {
 		s.broker = NewMemoryBroker()
 	}
+	s.watch.srv = s
 	s.writers = newWriters(s)
 	for _, c := range []protocol.Codec{protocol.JSON(), protocol.MessagePack()} {
 		ping, err := c.AppendEncode(nil, &protocol.Ping{})
@@ -333,7 +335,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.mu.Unlock()
 		<-done
 	}
-	// The last socket has ended: none parks any more.
+	// The last socket has ended: none parks any more, and no frame is
+	// handled.
+	s.watch.stop()
 	s.mu.Lock()
 	p := s.poll
 	s.poll = nil

@@ -59,8 +59,7 @@ type Socket struct {
 	processing atomic.Int32  // messages read and not yet handled
 	in         chan []byte   // frames read, waiting for the handler
 	handling   atomic.Bool   // a frame is being handled (by a handler goroutine or inline)
-	inline     atomic.Int32  // inlineNone, inlineRunning, inlineStealing, inlineStolen (read.go)
-	stealTimer *time.Timer   // the reader's, for frames it handles itself
+	inline     atomic.Int64  // the inline word: state, listed, tick (stealwatch.go)
 	replyBuf   *replyBuffers // the handler's (request.go)
 	handlers   sync.WaitGroup
 	helloTimer *time.Timer
