@@ -41,8 +41,16 @@ const (
 	inlineTickShift = 3
 )
 
-// watchQuiet is how many ticks without a frame a socket stays listed.
-const watchQuiet = 64
+// watchQuiet is how many ticks without a frame a socket stays listed. The
+// goroutine ends with the last listed socket, so a server whose messages
+// are rarer than one per watchQuiet ticks starts it for each message and
+// wakes at most watchQuiet times for it; a busier one keeps it, waking
+// once a tick (a thousand times a second at the default stealAfter).
+const watchQuiet = 16
+
+// maxIdleWatchList bounds the list's capacity kept while no socket is
+// listed.
+const maxIdleWatchList = 1024
 
 // minWatchTick bounds how often the watch wakes, whatever stealAfter is.
 const minWatchTick = 20 * time.Microsecond
@@ -67,7 +75,7 @@ func (w *stealWatch) interval() time.Duration {
 }
 
 // begin marks the start of an inline frame on sock and returns the inline
-// word to pass to end. Only the socket's reader calls it, in state
+// word to pass to endInline. Only the socket's reader calls it, in state
 // inlineNone.
 func (w *stealWatch) begin(sock *Socket) int64 {
 	old := sock.inline.Load()
@@ -91,13 +99,15 @@ func (w *stealWatch) begin(sock *Socket) int64 {
 	return word
 }
 
-// end marks the end of the inline frame begun with word. It reports false
+// endInline marks the end of the inline frame begun with word. It reports false
 // if the frame was stolen meanwhile: the caller is then a handler, no longer
 // the reader.
 func (sock *Socket) endInline(word int64) bool {
 	return sock.inline.CompareAndSwap(word, word&^inlineStateMask|inlineNone)
 }
 
+// stealCandidate is a frame found running too long, by the inline word it
+// was begun with.
 type stealCandidate struct {
 	sock *Socket
 	word int64
@@ -140,6 +150,9 @@ func (w *stealWatch) run() {
 		clear(w.socks[len(kept):])
 		w.socks = kept
 		if len(kept) == 0 {
+			if cap(w.socks) > maxIdleWatchList {
+				w.socks = nil // a burst of sockets listed once
+			}
 			w.running = false
 			w.mu.Unlock()
 			return
