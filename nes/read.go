@@ -66,9 +66,8 @@ func (sock *Socket) serveReads() {
 // A frame that finds no handler running is handled by the reader itself
 // (inline), which saves a goroutine and a hand-off per message. If that
 // takes longer than stealAfter, the server's watch (stealwatch.go) gives
-// the reading to a new reader
-// and the old one goes on as the socket's handler: reading goes on while a
-// message is being handled, so a close from the client is seen at once and
+// the reading to a new reader and the old one goes on as the socket's
+// handler: reading goes on while a message is being handled, so a close from the client is seen at once and
 // ends the socket's context, which the handler (a chi route, a hook)
 // observes.
 //
