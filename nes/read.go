@@ -67,9 +67,9 @@ func (sock *Socket) serveReads() {
 // (inline), which saves a goroutine and a hand-off per message. If that
 // takes longer than stealAfter, the server's watch (stealwatch.go) gives
 // the reading to a new reader and the old one goes on as the socket's
-// handler: reading goes on while a message is being handled, so a close from the client is seen at once and
-// ends the socket's context, which the handler (a chi route, a hook)
-// observes.
+// handler: reading goes on while a message is being handled, so a close
+// from the client is seen at once and ends the socket's context, which the
+// handler (a chi route, a hook) observes.
 //
 // done is true when the goroutine must end without tearing the socket down:
 // the socket parked, or its reading was given to another reader.
