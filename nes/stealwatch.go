@@ -114,8 +114,9 @@ type stealCandidate struct {
 }
 
 // run ticks until no socket is listed or the watch is stopped, stealing the
-// frames that started at least two ticks before the last one (so handled
-// for more than stealAfter).
+// frames stamped at least three ticks before the current one: begun before
+// the end of that tick's interval, they have run for more than two
+// intervals, that is stealAfter (and less than three).
 func (w *stealWatch) run() {
 	defer w.wg.Done()
 	ticker := time.NewTicker(w.interval())
