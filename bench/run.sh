@@ -30,7 +30,7 @@ GOWORK=off go build -o "$bin/report" ./cmd/report
 if [ -n "${QUICK:-}" ]; then
 	subs_small=100 subs_large=1000 conns=1000 duration=2s rounds=2 slow_bursts=4
 else
-	subs_small=1000 subs_large=10000 conns=10000 duration=10s rounds=5 slow_bursts=20
+	subs_small=1000 subs_large=10000 conns=10000 duration=10s rounds=7 slow_bursts=20
 fi
 
 run_name=latest

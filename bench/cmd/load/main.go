@@ -39,6 +39,7 @@ type config struct {
 	burst       int
 	size        int
 	rounds      int
+	warmRounds  int
 	conns       int
 	clients     int
 	duration    time.Duration
@@ -66,7 +67,8 @@ func main() {
 	flag.IntVar(&c.subs, "subs", 1000, "fanout/slow: subscribers")
 	flag.IntVar(&c.burst, "burst", 200, "fanout/slow: messages per burst")
 	flag.IntVar(&c.size, "size", 100, "fanout/slow: message size in bytes")
-	flag.IntVar(&c.rounds, "rounds", 3, "fanout: rounds")
+	flag.IntVar(&c.rounds, "rounds", 3, "fanout: measured rounds")
+	flag.IntVar(&c.warmRounds, "warmup-rounds", 1, "fanout: bursts before the measured rounds, reported with \"warmup\": true and left out of the medians")
 	flag.IntVar(&c.conns, "conns", 10000, "conns: connections")
 	flag.IntVar(&c.clients, "clients", 50, "rtt/httprtt: clients, one request in flight each")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "rtt/httprtt/connect: measured duration")
@@ -96,6 +98,9 @@ func main() {
 	}
 	if c.label == "" {
 		c.label = proto
+	}
+	if c.rounds < 1 || c.warmRounds < 0 {
+		fatal("-rounds must be at least 1 and -warmup-rounds at least 0")
 	}
 	switch c.scenario {
 	case "fanout":
