@@ -66,6 +66,7 @@ type stealWatch struct {
 	socks   []*Socket
 	running bool
 	stopped bool
+	quit    chan struct{}  // closed by stop, so that it need not wait for a tick
 	wg      sync.WaitGroup // the goroutine
 }
 
@@ -93,8 +94,11 @@ func (w *stealWatch) begin(sock *Socket) int64 {
 	w.socks = append(w.socks, sock)
 	if !w.running && !w.stopped {
 		w.running = true
+		if w.quit == nil {
+			w.quit = make(chan struct{})
+		}
 		w.wg.Add(1)
-		go w.run()
+		go w.run(w.quit)
 	}
 	return word
 }
@@ -117,12 +121,16 @@ type stealCandidate struct {
 // frames stamped at least three ticks before the current one: begun before
 // the end of that tick's interval, they have run for more than two
 // intervals, that is stealAfter (and less than three).
-func (w *stealWatch) run() {
+func (w *stealWatch) run(quit <-chan struct{}) {
 	defer w.wg.Done()
 	ticker := time.NewTicker(w.interval())
 	defer ticker.Stop()
 	var steals []stealCandidate
-	for range ticker.C {
+	for {
+		select {
+		case <-ticker.C:
+		case <-quit:
+		}
 		steals = steals[:0]
 		w.mu.Lock()
 		if w.stopped {
@@ -169,7 +177,12 @@ func (w *stealWatch) run() {
 // this is never stolen from. Shutdown calls it once every socket has ended.
 func (w *stealWatch) stop() {
 	w.mu.Lock()
-	w.stopped = true
+	if !w.stopped {
+		w.stopped = true
+		if w.quit != nil {
+			close(w.quit)
+		}
+	}
 	w.mu.Unlock()
 	w.wg.Wait()
 }

@@ -136,3 +136,31 @@ func TestStealWatchStopped(t *testing.T) {
 		t.Fatal("a frame ended as stolen after Shutdown")
 	}
 }
+
+// Shutdown does not wait for the watch's next tick, however far apart its
+// ticks are.
+func TestStealWatchStopsAtOnce(t *testing.T) {
+	srv, err := New(quietOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.stealAfter = time.Hour // a tick every half hour
+	sock := &Socket{srv: srv}
+	word := srv.watch.begin(sock)
+	if _, running := watchState(&srv.watch); !running {
+		t.Fatal("the watch does not run with a socket listed")
+	}
+	if !sock.endInline(word) {
+		t.Fatal("a frame was stolen")
+	}
+	start := time.Now()
+	if err := srv.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Fatalf("Shutdown took %v", d)
+	}
+	if _, running := watchState(&srv.watch); running {
+		t.Fatal("the watch runs after Shutdown")
+	}
+}
