@@ -141,6 +141,7 @@ func New(opts Options) (*Server, error) {
 		s.broker = NewMemoryBroker()
 	}
 	s.watch.srv = s
+	s.watch.quit = make(chan struct{})
 	s.writers = newWriters(s)
 	for _, c := range []protocol.Codec{protocol.JSON(), protocol.MessagePack()} {
 		ping, err := c.AppendEncode(nil, &protocol.Ping{})

@@ -66,7 +66,7 @@ type stealWatch struct {
 	socks   []*Socket
 	running bool
 	stopped bool
-	quit    chan struct{}  // closed by stop, so that it need not wait for a tick
+	quit    chan struct{}  // made by New, closed by stop: the goroutine need not wait for a tick
 	wg      sync.WaitGroup // the goroutine
 }
 
@@ -94,11 +94,8 @@ func (w *stealWatch) begin(sock *Socket) int64 {
 	w.socks = append(w.socks, sock)
 	if !w.running && !w.stopped {
 		w.running = true
-		if w.quit == nil {
-			w.quit = make(chan struct{})
-		}
 		w.wg.Add(1)
-		go w.run(w.quit)
+		go w.run()
 	}
 	return word
 }
@@ -121,7 +118,7 @@ type stealCandidate struct {
 // frames stamped at least three ticks before the current one: begun before
 // the end of that tick's interval, they have run for more than two
 // intervals, that is stealAfter (and less than three).
-func (w *stealWatch) run(quit <-chan struct{}) {
+func (w *stealWatch) run() {
 	defer w.wg.Done()
 	ticker := time.NewTicker(w.interval())
 	defer ticker.Stop()
@@ -129,7 +126,7 @@ func (w *stealWatch) run(quit <-chan struct{}) {
 	for {
 		select {
 		case <-ticker.C:
-		case <-quit:
+		case <-w.quit:
 		}
 		steals = steals[:0]
 		w.mu.Lock()
@@ -179,9 +176,7 @@ func (w *stealWatch) stop() {
 	w.mu.Lock()
 	if !w.stopped {
 		w.stopped = true
-		if w.quit != nil {
-			close(w.quit)
-		}
+		close(w.quit)
 	}
 	w.mu.Unlock()
 	w.wg.Wait()
