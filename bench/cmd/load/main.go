@@ -42,6 +42,7 @@ type config struct {
 	warmRounds  int
 	conns       int
 	clients     int
+	rate        float64
 	duration    time.Duration
 	warmup      time.Duration
 	concurrency int
@@ -71,6 +72,7 @@ func main() {
 	flag.IntVar(&c.warmRounds, "warmup-rounds", 1, "fanout: bursts before the measured rounds, reported with \"warmup\": true and left out of the medians")
 	flag.IntVar(&c.conns, "conns", 10000, "conns: connections")
 	flag.IntVar(&c.clients, "clients", 50, "rtt/httprtt: clients, one request in flight each")
+	flag.Float64Var(&c.rate, "rate", 0, "rtt/httprtt: requests per second that the clients together pace themselves to (0 = each sends its next request when the reply comes)")
 	flag.DurationVar(&c.duration, "duration", 10*time.Second, "rtt/httprtt/connect: measured duration")
 	flag.DurationVar(&c.warmup, "warmup", time.Second, "rtt/httprtt: warm-up not counted")
 	flag.IntVar(&c.concurrency, "concurrency", 50, "connect: parallel handshakes")
@@ -101,6 +103,9 @@ func main() {
 	}
 	if c.rounds < 1 || c.warmRounds < 0 {
 		fatal("-rounds must be at least 1 and -warmup-rounds at least 0")
+	}
+	if c.rate != 0 && !(c.rate >= 1 && c.rate <= 1e9) { // NaN fails both
+		fatal("-rate must be 0 (no pacing) or from 1 to 1e9 requests per second")
 	}
 	switch c.scenario {
 	case "fanout":

@@ -74,7 +74,13 @@ func measured(c *config, fn func(i int) error, onStop func()) (*stats.Hist, int6
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			pace := newPacer(c.rate, i, c.clients, time.Now())
 			for !stopped.Load() {
+				if pace != nil {
+					if d := pace.wait(time.Now()); d > 0 {
+						time.Sleep(d)
+					}
+				}
 				m := measuring.Load()
 				t := time.Now()
 				if err := fn(i); err != nil {
@@ -123,6 +129,9 @@ func measured(c *config, fn func(i int) error, onStop func()) (*stats.Hist, int6
 func rttResult(c *config, h *stats.Hist, n int64, el time.Duration, cpu0, cpu1 cpuSample) {
 	res := newResult(c)
 	res.set("clients", c.clients)
+	if c.rate > 0 {
+		res.set("rate", c.rate)
+	}
 	res.set("duration_s", el.Seconds())
 	res.set("requests", n)
 	res.set("requests_per_s", float64(n)/el.Seconds())

@@ -85,11 +85,20 @@ func main() {
 	pngOut := flag.String("png", "", "write the chart here")
 	docs := flag.String("docs", "", "replace the section between the bench markers of this markdown file")
 	machine := flag.String("machine", "", "one line describing the machine and the run")
+	pacedRate := flag.Bool("paced-rate", false, "print the request rate of the paced rtt rounds, from the standard ones, and exit")
 	flag.Parse()
 
 	rs, err := load(*in)
 	if err != nil {
 		fail(err)
+	}
+	if *pacedRate {
+		r, ok := pacedRTTRate(rs)
+		if !ok {
+			fail(fmt.Errorf("%s: no standard rtt rounds of nes-go and centrifuge", *in))
+		}
+		fmt.Println(r)
+		return
 	}
 	allocs, err := loadAllocs(*gobench)
 	if err != nil {

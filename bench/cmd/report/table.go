@@ -59,7 +59,25 @@ func sentToStalled(r result) float64 {
 var (
 	standard = map[string]any{"variant": nil} // no variant field
 	pinned   = map[string]any{"variant": "pinned"}
+	paced    = map[string]any{"variant": "paced"}
 )
+
+// pacedShare is the share of the slower Go server's requests/s (standard
+// rounds) at which the paced rtt rounds run every server.
+const pacedShare = 0.8
+
+// pacedRTTRate is the rate of the paced rtt rounds: pacedShare of the lower
+// of nes-go's and centrifuge's median requests/s in the standard rounds,
+// rounded down to a thousand (at least 1,000). The two then serve the same
+// load, which both can carry.
+func pacedRTTRate(rs *results) (int, bool) {
+	n, okn := rs.value("nes-go", "rtt", standard, "requests_per_s")
+	c, okc := rs.value("centrifuge", "rtt", standard, "requests_per_s")
+	if !okn || !okc {
+		return 0, false
+	}
+	return max(1000, int(pacedShare*min(n, c))/1000*1000), true
+}
 
 func table(rs *results, allocs map[int]int, machine string) string {
 	var b strings.Builder
@@ -94,6 +112,10 @@ func table(rs *results, allocs map[int]int, machine string) string {
 	row("requests over the socket: p50 / p99 (ms)", "rtt", standard, 1, "%.2f", "p50_ms", "p99_ms")
 	row("same, server and load tool on a core each: requests/s (median of 3; not a target)", "rtt", pinned, 1, "%.0f", "requests_per_s")
 	row("same, on a core each: p50 / p99 (ms)", "rtt", pinned, 1, "%.2f", "p50_ms", "p99_ms")
+	if rate, ok := rs.value("nes-go", "rtt", paced, "rate"); ok {
+		row(fmt.Sprintf("same, the clients paced to %s requests/s in all: requests/s achieved (median of 3; not a target)", thousands(int(rate))), "rtt", paced, 1, "%.0f", "requests_per_s")
+		row("same, paced: p50 / p99 (ms)", "rtt", paced, 1, "%.2f", "p50_ms", "p99_ms")
+	}
 	row("plain HTTP/1.1 keep-alive, same route, 50 clients: requests/s (median of 3)", "httprtt", nil, 1, "%.0f", "requests_per_s")
 	row("plain HTTP/1.1: p50 / p99 (ms)", "httprtt", nil, 1, "%.2f", "p50_ms", "p99_ms")
 	row("connections opened and closed per second (50 in parallel)", "connect", nil, 1, "%.0f", "handshakes_per_s")

@@ -105,3 +105,38 @@ func tableHas(t *testing.T, md string, lines ...string) {
 		}
 	}
 }
+
+// The paced rounds run at pacedShare of the slower Go server's standard
+// rate, have their own rows, and stay out of the targets.
+func TestPacedRounds(t *testing.T) {
+	lines := `{"server":"nes-go","scenario":"rtt","requests_per_s":130000,"p50_ms":0.25,"p99_ms":3.7}
+{"server":"nes-go","scenario":"rtt","requests_per_s":140000,"p50_ms":0.25,"p99_ms":3.9}
+{"server":"centrifuge","scenario":"rtt","requests_per_s":104900,"p50_ms":0.4,"p99_ms":2.2}
+{"server":"hapi-nes","scenario":"rtt","requests_per_s":20000,"p50_ms":2,"p99_ms":4}
+`
+	rs := loadString(t, lines)
+	rate, ok := pacedRTTRate(rs)
+	if !ok || rate != 83000 { // 0.8 × 104,900 = 83,920, rounded down
+		t.Fatalf("pacedRTTRate = %d, %v; want 83000, true", rate, ok)
+	}
+	if md := table(rs, nil, ""); strings.Contains(md, "paced") {
+		t.Errorf("a run without paced rounds has paced rows:\n%s", md)
+	}
+	rs = loadString(t, lines+`{"server":"nes-go","scenario":"rtt","variant":"paced","rate":83000,"requests_per_s":82990,"p50_ms":0.24,"p99_ms":1.4}
+{"server":"centrifuge","scenario":"rtt","variant":"paced","rate":83000,"requests_per_s":82980,"p50_ms":0.33,"p99_ms":1.6}
+`)
+	tableHas(t, table(rs, nil, ""),
+		"| same, the clients paced to 83,000 requests/s in all: requests/s achieved (median of 3; not a target) | 82990 | – | 82980 |",
+		"| same, paced: p50 / p99 (ms) | 0.24 / 1.40 | – / – | 0.33 / 1.60 |",
+		"| 3. requests/s ≥ centrifuge's RPC | 135000 / 104900 = 1.29× |",
+		"| 3. p99 lower than both | 3.80 vs 4.00 (hapi), 2.20 (centrifuge) ms | **not met** |",
+	)
+}
+
+func TestPacedRateNeedsBothGoServers(t *testing.T) {
+	rs := loadString(t, `{"server":"nes-go","scenario":"rtt","requests_per_s":130000,"p50_ms":0.25,"p99_ms":3.7}
+`)
+	if r, ok := pacedRTTRate(rs); ok {
+		t.Fatalf("pacedRTTRate without centrifuge = %d, true; want false", r)
+	}
+}
