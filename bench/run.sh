@@ -6,7 +6,7 @@
 # (docs/bench.png), and the table section of docs/benchmarks.md. A QUICK
 # run writes bench/results/quick.* only.
 #
-#   ./bench/run.sh            # the full run (about 19 minutes on 2 cores)
+#   ./bench/run.sh            # the full run (about 16 minutes on 2 cores)
 #   QUICK=1 ./bench/run.sh    # small parameters: checks that everything works
 #
 # Needs Go 1.26 and Node 20 with npm; installs the hapi server's packages
