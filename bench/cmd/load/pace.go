@@ -2,6 +2,10 @@ package main
 
 import "time"
 
+// maxLag bounds, in intervals, how far behind its schedule a client may be
+// and still catch up.
+const maxLag = 10
+
 // pacer spaces one client's requests so that clients of them together send
 // rate requests a second (the rtt scenarios' -rate). A request sent late
 // (the reply, or the sleep before it, took longer than planned) is made up
@@ -10,13 +14,9 @@ import "time"
 // holds against sleeps that overshoot and the odd slow reply, and a server
 // that cannot keep up shows a lower achieved rate instead of drawing a long
 // burst from the load tool.
-// maxLag bounds, in intervals, how far behind its schedule a client may be
-// and still catch up.
-const maxLag = 10
-
 type pacer struct {
 	interval time.Duration // between one client's requests
-	next     time.Time     // the next request's slot; zero before the first
+	next     time.Time     // the next request's slot
 }
 
 // newPacer returns the pacer of client i of clients, or nil when rate is 0

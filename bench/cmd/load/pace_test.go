@@ -56,12 +56,10 @@ func TestPacerCatchesUpBoundedLag(t *testing.T) {
 		if d := p.wait(late); d != want {
 			t.Fatalf("wait %d after a 3 ms lag = %v, want %v", i, d, want)
 		}
-		if i == 4 {
-			late = late.Add(time.Millisecond)
-		}
 	}
-	// A reply 1 s late: only maxLag requests are made up.
-	late = late.Add(time.Second)
+	// A reply 1 s after the next slot (t0+5ms): only maxLag requests are
+	// made up.
+	late = t0.Add(5*time.Millisecond + time.Second)
 	for i := 0; i <= maxLag; i++ {
 		if d := p.wait(late); d != 0 {
 			t.Fatalf("wait %d after a 1 s lag = %v, want 0", i, d)
