@@ -40,3 +40,19 @@ func (p *pacer) wait(now time.Time) time.Duration {
 	p.next = p.next.Add(p.interval)
 	return d
 }
+
+// sleepUnless waits d, or less if stop is closed first; it reports whether
+// it waited the whole of d.
+func sleepUnless(d time.Duration, stop <-chan struct{}) bool {
+	if d <= 0 {
+		return true
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-stop:
+		return false
+	}
+}

@@ -69,3 +69,21 @@ func TestPacerCatchesUpBoundedLag(t *testing.T) {
 		t.Fatalf("wait after catching up = %v, want 1ms", d)
 	}
 }
+
+func TestSleepUnlessEndsAtStop(t *testing.T) {
+	if !sleepUnless(0, nil) {
+		t.Fatal("sleepUnless(0) = false, want true")
+	}
+	if !sleepUnless(time.Millisecond, make(chan struct{})) {
+		t.Fatal("sleepUnless(1ms) with no stop = false, want true")
+	}
+	stop := make(chan struct{})
+	close(stop)
+	start := time.Now()
+	if sleepUnless(time.Hour, stop) {
+		t.Fatal("sleepUnless(1h) after stop = true, want false")
+	}
+	if el := time.Since(start); el > 10*time.Second {
+		t.Fatalf("sleepUnless(1h) after stop took %v", el)
+	}
+}

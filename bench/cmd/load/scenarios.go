@@ -68,6 +68,7 @@ func measured(c *config, fn func(i int) error, onStop func()) (*stats.Hist, int6
 	h := new(stats.Hist)
 	var reqs atomic.Int64
 	var measuring, stopped atomic.Bool
+	stopping := make(chan struct{}) // closed with stopped set: ends a pacer's wait
 	var firstErr atomic.Pointer[error]
 	var wg sync.WaitGroup
 	for i := 0; i < c.clients; i++ {
@@ -76,10 +77,8 @@ func measured(c *config, fn func(i int) error, onStop func()) (*stats.Hist, int6
 			defer wg.Done()
 			pace := newPacer(c.rate, i, c.clients, time.Now())
 			for !stopped.Load() {
-				if pace != nil {
-					if d := pace.wait(time.Now()); d > 0 {
-						time.Sleep(d)
-					}
+				if pace != nil && !sleepUnless(pace.wait(time.Now()), stopping) {
+					return
 				}
 				m := measuring.Load()
 				t := time.Now()
@@ -106,6 +105,7 @@ func measured(c *config, fn func(i int) error, onStop func()) (*stats.Hist, int6
 	el := time.Since(t0)
 	cpu1 := readCPU(c)
 	stopped.Store(true)
+	close(stopping)
 	done := make(chan struct{})
 	go func() { wg.Wait(); close(done) }()
 	select {
