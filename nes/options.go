@@ -94,6 +94,16 @@ type Options struct {
 	// all, any other list is a case-insensitive allow list.
 	Headers []string
 
+	// HandleInline makes the goroutine that reads a socket's message handle
+	// it and write the reply itself, as long as the message takes less than
+	// 2 ms (a longer one goes on in that goroutine while a new one reads).
+	// That saves two hand-offs per message: the most requests per second
+	// and CPU time, and the lowest latency while cores are free. By default
+	// messages go to the server's shared handler goroutines and replies to
+	// its shared writers, which keeps the latency tail short when the server
+	// and its clients saturate the cores. See docs/benchmarks.md.
+	HandleInline bool
+
 	// OnConnection runs during a successful hello, before its subscriptions;
 	// an error fails the hello with the error's status (see [Error]).
 	OnConnection func(ctx context.Context, s *Socket) error

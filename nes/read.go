@@ -63,13 +63,16 @@ func (sock *Socket) serveReads() {
 // socket parks or its reading goes to another reader (true), and handles
 // them.
 //
-// A frame that finds no handler running is handled by the reader itself
-// (inline), which saves a goroutine and a hand-off per message. If that
-// takes longer than stealAfter, the server's watch (stealwatch.go) gives
-// the reading to a new reader and the old one goes on as the socket's
-// handler: reading goes on while a message is being handled, so a close
-// from the client is seen at once and ends the socket's context, which the
-// handler (a chi route, a hook) observes.
+// By default each frame goes to the server's shared handlers (handlers.go),
+// so reading goes on while a message is being handled: a close from the
+// client is seen at once and ends the socket's context, which the handler
+// (a chi route, a hook) observes.
+//
+// With Options.HandleInline, a frame that finds no handler running is
+// handled by the reader itself (inline), which saves two hand-offs per
+// message. If that takes longer than stealAfter, the server's watch
+// (stealwatch.go) gives the reading to a new reader and the old one goes on
+// as the socket's handler.
 //
 // done is true when the goroutine must end without tearing the socket down:
 // the socket parked, or its reading was given to another reader.
@@ -94,9 +97,8 @@ func (sock *Socket) readLoop() (done bool) {
 			// users (parking drops it while idle).
 			sock.in = make(chan []byte, maxPendingFrames)
 		}
-		handler := sock.handling.CompareAndSwap(false, true)
-		if handler && len(sock.in) == 0 {
-			if !sock.handleInline(data) {
+		if sock.srv.handlers == nil {
+			if sock.readInline(data) {
 				return true // now a handler; another goroutine reads
 			}
 			continue
@@ -104,12 +106,29 @@ func (sock *Socket) readLoop() (done bool) {
 		// A full queue waits for the handler, which drains it even once
 		// the socket is closing. The frame is in the reader's buffer,
 		// which the next read reuses: the queue gets a copy.
-		sock.in <- bytes.Clone(data)
-		if handler || sock.handling.CompareAndSwap(false, true) {
+		sock.in <- copyInFrame(data)
+		if sock.handling.CompareAndSwap(false, true) {
 			sock.handlers.Add(1)
-			go sock.handleLoop(sock.in)
+			sock.srv.handlers.submit(sock)
 		}
 	}
+}
+
+// readInline is the reader's part with Options.HandleInline: it handles
+// data itself if no handler is running, else queues it for the socket's
+// handler goroutine, started if need be. It reports whether the reading
+// went to another reader (the frame was stolen: see handleInline).
+func (sock *Socket) readInline(data []byte) (stolen bool) {
+	handler := sock.handling.CompareAndSwap(false, true)
+	if handler && len(sock.in) == 0 {
+		return !sock.handleInline(data)
+	}
+	sock.in <- copyInFrame(data)
+	if handler || sock.handling.CompareAndSwap(false, true) {
+		sock.handlers.Add(1)
+		go sock.handleLoop(sock.in)
+	}
+	return false
 }
 
 // readMessage reads the next message. Over a websocket connection it reads
@@ -196,6 +215,17 @@ func (sock *Socket) handleInline(data []byte) bool {
 // handled for longer than stealAfter (stealwatch.go): a new reader takes
 // over, and the old one finishes as a handler.
 func (sock *Socket) steal(word int64) {
+	if h := sock.srv.handlers; h != nil {
+		// A shared handler (handlers.go): another one takes over the FIFO,
+		// and this one ends once it has handled the frame.
+		if sock.inline.CompareAndSwap(word, word&^inlineStateMask|inlineStolen) {
+			if hook := sock.srv.testHookSteal; hook != nil {
+				hook()
+			}
+			h.gaveUp()
+		}
+		return
+	}
 	if !sock.inline.CompareAndSwap(word, word&^inlineStateMask|inlineStealing) {
 		return // done meanwhile
 	}
@@ -333,6 +363,7 @@ func (sock *Socket) handleLoop(in chan []byte) {
 				sock.handleFrame(data)
 			}
 			sock.processing.Add(-1)
+			putInFrame(data)
 			continue
 		default:
 		}

@@ -239,8 +239,12 @@ func TestIsJSONType(t *testing.T) {
 // client's websocket pings are answered while the route runs, and the
 // messages that follow still get their replies in order.
 func TestLongRouteDoesNotStopReading(t *testing.T) {
+	handlingModes(t, testLongRouteDoesNotStopReading)
+}
+
+func testLongRouteDoesNotStopReading(t *testing.T, opts Options) {
 	release := make(chan struct{})
-	ts := newTestServer(t, quietOptions(), func(s *Server, r chi.Router) {
+	ts := newTestServer(t, opts, func(s *Server, r chi.Router) {
 		r.Get("/block", func(w http.ResponseWriter, r *http.Request) {
 			<-release
 			w.Write([]byte("done"))
@@ -283,14 +287,19 @@ func TestLongRouteDoesNotStopReading(t *testing.T) {
 	}
 }
 
-// TestStealRace hands many inline frames to a new reader (the shortest
-// steal delay, and a route that sleeps past it every tenth request) while
+// TestStealRace hands many inline frames to a new reader, or gives up many
+// shared handlers as slow (the shortest steal delay, and a route that
+// sleeps past it every tenth request) while
 // clients pipeline requests: every reply must come, in order, and the
 // handoff must keep the handler count balanced (it once went negative and
 // panicked when the old reader finished before steal counted it).
 func TestStealRace(t *testing.T) {
+	handlingModes(t, testStealRace)
+}
+
+func testStealRace(t *testing.T, opts Options) {
 	var steals atomic.Int64
-	ts := newTestServer(t, quietOptions(), func(s *Server, r chi.Router) {
+	ts := newTestServer(t, opts, func(s *Server, r chi.Router) {
 		s.stealAfter = time.Microsecond
 		// Widen steal's window between taking the frame and counting the
 		// old reader as a handler.
@@ -344,10 +353,19 @@ func TestStealRace(t *testing.T) {
 		}
 	}
 	// Most slow requests wait in the frames channel behind a handler and
-	// are not inline; enough are.
+	// are not inline; enough are. With the shared handlers, a handler is
+	// given up as slow instead, and another takes over the FIFO.
 	t.Logf("%d steals", steals.Load())
 	if n := steals.Load(); n < 10 {
 		t.Fatalf("%d steals, want at least 10: the race was not exercised", n)
+	}
+	if h := ts.handlers; h != nil {
+		// Every handler given up as slow was counted back, and all end.
+		waitFor(t, "the handlers to end", func() bool {
+			h.mu.Lock()
+			defer h.mu.Unlock()
+			return h.slow == 0 && h.running == 0
+		})
 	}
 }
 

@@ -59,6 +59,9 @@ type Server struct {
 	beatOnce sync.Once
 
 	writers *writers
+	// handlers handle the sockets' frames; nil with Options.HandleInline,
+	// where each socket's reader does (read.go).
+	handlers *handlers
 
 	// Parking of idle sockets (read.go): the poller, made at the first
 	// socket that can park, closed by Shutdown.
@@ -143,6 +146,9 @@ func New(opts Options) (*Server, error) {
 	s.watch.srv = s
 	s.watch.quit = make(chan struct{})
 	s.writers = newWriters(s)
+	if !o.HandleInline {
+		s.handlers = newHandlers(s)
+	}
 	for _, c := range []protocol.Codec{protocol.JSON(), protocol.MessagePack()} {
 		ping, err := c.AppendEncode(nil, &protocol.Ping{})
 		if err != nil {

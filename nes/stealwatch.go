@@ -6,10 +6,13 @@ import (
 	"time"
 )
 
-// Noticing a frame that a reader has handled for too long.
+// Noticing a frame that has been handled for too long.
 //
-// A reader handles most frames itself (handleInline). If one takes longer
-// than stealAfter, the reading goes to a new reader (steal). A timer per
+// By default a frame is handled by one of the server's shared handlers
+// (handlers.go); if it takes longer than stealAfter, another handler takes
+// over the FIFO (handlers.gaveUp). With Options.HandleInline, a reader
+// handles most frames itself (handleInline); if one takes longer than
+// stealAfter, the reading goes to a new reader. Both are a steal. A timer per
 // frame did that, but resetting and stopping a timer for every message cost
 // the request tail about 0.1 ms at p99 (docs/benchmarks.md). Instead, one
 // goroutine per server ticks every half stealAfter while some socket is
@@ -21,6 +24,9 @@ import (
 //	bits 0-1  the inline state: inlineNone, inlineRunning, inlineStealing, inlineStolen
 //	bit  2    inlineListed: the socket is in the watch's list
 //	bits 3-   the tick at which the frame being (or last) handled started
+//
+// "Inline" below is either: a frame handled by the reader or by a shared
+// handler, which holds the socket's handler role.
 //
 // A socket is listed by its reader at its first inline frame and unlisted by
 // the watch once it has started none for watchQuiet ticks, so the watch
@@ -76,7 +82,8 @@ func (w *stealWatch) interval() time.Duration {
 }
 
 // begin marks the start of an inline frame on sock and returns the inline
-// word to pass to endInline. Only the socket's reader calls it, in state
+// word to pass to endInline. Only the goroutine handling the socket's
+// frame (its reader, or the shared handler holding its role) calls it, in state
 // inlineNone.
 func (w *stealWatch) begin(sock *Socket) int64 {
 	old := sock.inline.Load()

@@ -87,7 +87,11 @@ func (s *Socket) enqueue(frame []byte) error {
 // reports whether the socket holds no reference to frame on return (it was
 // written, or refused), so that the caller may reuse its buffer.
 func (s *Socket) enqueueInline(frame []byte) (released bool) {
-	released, _ = s.push(frame, pushInline)
+	mode := pushInline
+	if s.srv.handlers != nil {
+		mode = pushSubmit // a shared handler: the writers write replies (handlers.go)
+	}
+	released, _ = s.push(frame, mode)
 	return released
 }
 

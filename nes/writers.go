@@ -16,9 +16,9 @@ type writers struct {
 	srv *Server
 
 	mu      sync.Mutex
-	ready   []*Socket // FIFO from head
-	head    int
-	running int
+	ready   sockQueue
+	idle    idlers
+	running int // writer goroutines, idle ones included
 	max     int
 	paused  int // max while paused (benchmarks)
 }
@@ -36,8 +36,13 @@ func newWriters(srv *Server) *writers {
 // submit queues a socket that has frames (or a close) to write.
 func (w *writers) submit(s *Socket) {
 	w.mu.Lock()
+	if w.max > 0 && w.idle.wakeLocked() {
+		w.ready.push(s)
+		w.mu.Unlock()
+		return
+	}
 	if w.running >= w.max {
-		w.ready = append(w.ready, s)
+		w.ready.push(s)
 		w.mu.Unlock()
 		return
 	}
@@ -54,17 +59,21 @@ func (w *writers) submitAll(socks []*Socket) {
 		return
 	}
 	w.mu.Lock()
-	w.ready = append(w.ready, socks...)
+	w.ready.pushAll(socks)
 	n := w.claimLocked()
 	w.mu.Unlock()
 	w.spawn(n)
 }
 
-// claimLocked counts, as running, the writers the FIFO needs beyond those
-// running, and returns how many; the caller starts them with spawn once it
-// released w.mu.
+// claimLocked wakes the idle writers the FIFO needs, counts as running
+// those it needs beyond them (up to max), and returns how many; the caller
+// starts them with spawn once it released w.mu.
 func (w *writers) claimLocked() int {
-	n := max(0, min(w.max-w.running, len(w.ready)-w.head))
+	need := w.ready.len()
+	for need > 0 && w.max > 0 && w.idle.wakeLocked() {
+		need--
+	}
+	n := max(0, min(w.max-w.running, need))
 	w.running += n
 	w.srv.wg.Add(n)
 	return n
@@ -77,30 +86,27 @@ func (w *writers) spawn(n int) {
 	}
 }
 
-// run serves sockets until none is waiting, starting with s if not nil.
+// run serves sockets, starting with s if not nil, until none has been
+// waiting for idleLinger.
 func (w *writers) run(s *Socket) {
 	defer w.srv.wg.Done()
 	for {
 		more := s != nil && s.writeOnce(sharedWriteBudget)
 		w.mu.Lock()
 		if more {
-			w.ready = append(w.ready, s)
+			w.ready.push(s)
 		}
-		if w.head == len(w.ready) {
-			w.ready, w.head = w.ready[:0], 0
+		for w.ready.len() == 0 && w.max > 0 {
+			if !w.idle.waitLocked(&w.mu) {
+				break
+			}
+		}
+		if w.ready.len() == 0 || w.max == 0 {
 			w.running--
 			w.mu.Unlock()
 			return
 		}
-		s = w.ready[w.head]
-		w.ready[w.head] = nil
-		w.head++
-		if w.head >= 256 && 2*w.head >= len(w.ready) {
-			// Reuse the consumed front instead of growing the array.
-			n := copy(w.ready, w.ready[w.head:])
-			clear(w.ready[n:])
-			w.ready, w.head = w.ready[:n], 0
-		}
+		s = w.ready.pop()
 		w.mu.Unlock()
 	}
 }

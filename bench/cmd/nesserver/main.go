@@ -35,20 +35,22 @@ func main() {
 	addr := flag.String("addr", "127.0.0.1:0", "listen address")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile to this file until shutdown")
 	memProfile := flag.String("memprofile", "", "write a heap profile to this file at shutdown")
+	inline := flag.Bool("inline", false, "handle each message on the goroutine that read it (Options.HandleInline)")
 	flag.Parse()
 
-	if err := run(*addr, *cpuProfile, *memProfile); err != nil {
+	if err := run(*addr, *cpuProfile, *memProfile, *inline); err != nil {
 		fmt.Fprintln(os.Stderr, "nesserver:", err)
 		os.Exit(1)
 	}
 }
 
-func run(addr, cpuProfile, memProfile string) error {
+func run(addr, cpuProfile, memProfile string, inline bool) error {
 	srv, err := nes.New(nes.Options{
 		// The load tool sends no Origin header, which the default check
 		// accepts already; this makes the server accept any origin, like
 		// the hapi and centrifuge servers it is compared with.
 		InsecureSkipOriginCheck: true,
+		HandleInline:            inline,
 	})
 	if err != nil {
 		return err
