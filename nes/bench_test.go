@@ -207,9 +207,21 @@ func benchPublish(b *testing.B, msg any, delivered bool) {
 
 // BenchmarkRequest handles request frames on an in-process socket: decoding,
 // the chi route (the side-by-side benchmark's GET /echo) and encoding the
-// reply into the socket's queue, the write excluded.
+// reply into the socket's queue. With the shared handlers (the default) the
+// reply goes to the writers, whose hand-off is counted; inline, the
+// handling goroutine writes it to the in-process connection itself.
 func BenchmarkRequest(b *testing.B) {
-	srv, err := New(Options{Heartbeat: Heartbeat{Disabled: true}, MaxQueueBytes: 1 << 30, HelloTimeout: -1})
+	for _, inline := range []bool{false, true} {
+		name := "shared"
+		if inline {
+			name = "inline"
+		}
+		b.Run(name, func(b *testing.B) { benchmarkRequest(b, inline) })
+	}
+}
+
+func benchmarkRequest(b *testing.B, inline bool) {
+	srv, err := New(Options{Heartbeat: Heartbeat{Disabled: true}, MaxQueueBytes: 1 << 30, HelloTimeout: -1, HandleInline: inline})
 	if err != nil {
 		b.Fatal(err)
 	}
