@@ -26,16 +26,7 @@ func handlingModes(t *testing.T, test func(t *testing.T, opts Options)) {
 // given up as slow, the shared handlers.
 func TestSlowRouteDoesNotHoldOtherSockets(t *testing.T) {
 	handlingModes(t, func(t *testing.T, opts Options) {
-		release := make(chan struct{})
-		ts := newTestServer(t, opts, func(s *Server, r chi.Router) {
-			r.Get("/block", func(w http.ResponseWriter, r *http.Request) {
-				<-release
-				w.Write([]byte("done"))
-			})
-			r.Get("/fast", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("fast")) })
-		})
-		unblock := sync.OnceFunc(func() { close(release) })
-		t.Cleanup(unblock)
+		ts, unblock := newBlockingServer(t, opts)
 		a, b := dial(t, ts.url, nil), dial(t, ts.url, nil)
 		a.hello()
 		b.hello()

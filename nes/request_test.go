@@ -242,17 +242,24 @@ func TestLongRouteDoesNotStopReading(t *testing.T) {
 	handlingModes(t, testLongRouteDoesNotStopReading)
 }
 
-func testLongRouteDoesNotStopReading(t *testing.T, opts Options) {
+// newBlockingServer serves GET /block, which waits for unblock, and GET
+// /fast.
+func newBlockingServer(t *testing.T, opts Options) (ts *testServer, unblock func()) {
 	release := make(chan struct{})
-	ts := newTestServer(t, opts, func(s *Server, r chi.Router) {
+	ts = newTestServer(t, opts, func(s *Server, r chi.Router) {
 		r.Get("/block", func(w http.ResponseWriter, r *http.Request) {
 			<-release
 			w.Write([]byte("done"))
 		})
 		r.Get("/fast", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("fast")) })
 	})
-	unblock := sync.OnceFunc(func() { close(release) })
+	unblock = sync.OnceFunc(func() { close(release) })
 	t.Cleanup(unblock) // before the server's cleanup: a failure must not hang Shutdown
+	return ts, unblock
+}
+
+func testLongRouteDoesNotStopReading(t *testing.T, opts Options) {
+	ts, unblock := newBlockingServer(t, opts)
 	c := dial(t, ts.url, nil)
 	c.hello()
 	c.send(`{"type":"request","method":"GET","path":"/block","id":2}`)
