@@ -146,7 +146,11 @@ func FuzzSocketFrames(f *testing.F) {
 			}
 		}
 		conn.CloseNow()
-		<-done
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			t.Fatalf("socket not torn down 10 s after its connection closed; wrote %q", conn.written())
+		}
 		for _, w := range conn.written() {
 			if len(w) == 0 || w[0] != '{' || !json.Valid(w) {
 				t.Fatalf("invalid frame written: %q", w)
