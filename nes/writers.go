@@ -11,7 +11,8 @@ import (
 // first, writes what the socket has queued as one batch (one system call),
 // and puts it back at the end if it may have more. Under load the queue
 // grows, each socket gets more frames per batch and the cost per delivery
-// falls; when idle, no writer goroutine exists.
+// falls. A writer that finds the FIFO empty waits idleLinger for more before
+// it ends (pool.go), so an idle server has no writer goroutine.
 type writers struct {
 	srv *Server
 
