@@ -20,7 +20,7 @@ import (
 // for a scheduler tick (4 ms at 250 Hz). Readers that only read, one FIFO of
 // work that any running handler takes from, and replies written by the
 // writers leave little queued on any one P. In our benchmark on two cores
-// the request p99 fell by half, for about a fifth fewer requests/s at
+// the request p99 fell by half, for 12-21 % fewer requests/s at
 // saturation (docs/benchmarks.md, "Seventh look").
 //
 // A handler that takes longer than stealAfter on one frame (a route that
