@@ -125,17 +125,11 @@ func (h *handlers) handleOne(sock *Socket) (more, slow bool) {
 		}
 	default:
 	}
-	if len(in) > 0 {
+	if len(in) > 0 || sock.releaseHandler(in) {
 		return true, slow
 	}
-	sock.handling.Store(false)
-	// A frame queued after the check above, whose reader saw the role
-	// still held, is picked up here.
-	if len(in) == 0 || !sock.handling.CompareAndSwap(false, true) {
-		sock.handlers.Done()
-		return false, slow
-	}
-	return true, slow
+	sock.handlers.Done()
+	return false, slow
 }
 
 // A frame queued for the handlers is a copy of the reader's buffer, which

@@ -367,11 +367,16 @@ func (sock *Socket) handleLoop(in chan []byte) {
 			continue
 		default:
 		}
-		sock.handling.Store(false)
-		// A frame queued after the check above, whose reader saw this
-		// goroutine still running, is picked up here.
-		if len(in) == 0 || !sock.handling.CompareAndSwap(false, true) {
+		if !sock.releaseHandler(in) {
 			return
 		}
 	}
+}
+
+// releaseHandler gives up the socket's handler role once in looked empty.
+// It reports true if a frame was queued meanwhile by a reader that saw the
+// role still held: the caller then holds the role again and handles it.
+func (sock *Socket) releaseHandler(in chan []byte) (kept bool) {
+	sock.handling.Store(false)
+	return len(in) > 0 && sock.handling.CompareAndSwap(false, true)
 }

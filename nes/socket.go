@@ -194,14 +194,13 @@ func (s *Socket) sendMessage(m protocol.Message) error {
 
 // reply sends a reply to a client message; an encoding failure becomes a
 // 500 error reply with the same type and id. It runs on the goroutine that
-// handles the socket's messages, which writes the reply itself when no
-// writer is busy with the socket.
+// handles the socket's messages (see enqueueReply for who writes it).
 func (s *Socket) reply(m protocol.Message, t string, id protocol.ID) {
 	s.replyIn(nil, m, t, id)
 }
 
 // replyIn is reply encoding into buf. It returns the frame, and whether
-// the socket holds no reference to it (see enqueueInline): then the caller
+// the socket holds no reference to it (see enqueueReply): then the caller
 // may reuse its buffer.
 func (s *Socket) replyIn(buf []byte, m protocol.Message, t string, id protocol.ID) (frame []byte, released bool) {
 	frame, err := s.codec.AppendEncode(buf, m)
@@ -213,7 +212,7 @@ func (s *Socket) replyIn(buf []byte, m protocol.Message, t string, id protocol.I
 			return nil, false
 		}
 	}
-	return frame, s.enqueueInline(frame)
+	return frame, s.enqueueReply(frame)
 }
 
 var errInvalidJSON = errors.New("nes: message is a json.RawMessage that is not valid JSON")

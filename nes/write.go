@@ -81,15 +81,17 @@ func (s *Socket) enqueue(frame []byte) error {
 	return err
 }
 
-// enqueueInline is enqueue for a goroutine that serves this socket alone
-// (the one handling its messages): when no writer is serving the socket, it
-// writes the queue itself, which saves a reply the hop to a writer. It
-// reports whether the socket holds no reference to frame on return (it was
-// written, or refused), so that the caller may reuse its buffer.
-func (s *Socket) enqueueInline(frame []byte) (released bool) {
+// enqueueReply is enqueue for a reply, called by the goroutine handling the
+// socket's message. With Options.HandleInline that goroutine serves this
+// socket alone: when no writer is serving the socket, it writes the queue
+// itself, which saves the reply the hop to a writer. A shared handler
+// (handlers.go) leaves replies to the writers. It reports whether the
+// socket holds no reference to frame on return (it was written, or
+// refused), so that the caller may reuse its buffer.
+func (s *Socket) enqueueReply(frame []byte) (released bool) {
 	mode := pushInline
 	if s.srv.handlers != nil {
-		mode = pushSubmit // a shared handler: the writers write replies (handlers.go)
+		mode = pushSubmit
 	}
 	released, _ = s.push(frame, mode)
 	return released
@@ -136,7 +138,7 @@ const (
 // hand the socket to the writers.
 var errDeferred = errors.New("nes: socket to submit")
 
-// inlineBatches bounds the batches enqueueInline writes before it hands the
+// inlineBatches bounds the batches enqueueReply writes before it hands the
 // socket to the shared writers.
 const inlineBatches = 4
 
