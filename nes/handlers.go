@@ -12,16 +12,20 @@ import (
 // holds the socket's handler role, takes the role and hands the socket to
 // the server's handlers, a FIFO of sockets served by a few goroutines. A
 // handler takes the first socket, handles one frame, and puts the socket back
-// at the end if it has more; replies go to the shared writers (write.go).
+// at the end if it has more. A reply made while other sockets wait in the
+// FIFO goes to the shared writers (write.go); with none waiting, the
+// handler writes it itself (enqueueReply), which saves waking a writer.
 //
 // Why: when the server and its clients saturate the cores, a reader that
 // handles its frame and writes the reply itself keeps goroutines queued
 // behind it on its P, and a P whose thread the kernel preempts holds them
 // for a scheduler tick (4 ms at 250 Hz). Readers that only read, one FIFO of
 // work that any running handler takes from, and replies written by the
-// writers leave little queued on any one P. In our benchmark on two cores
-// the request p99 fell by half, for 12-21 % fewer requests/s at
-// saturation (docs/benchmarks.md, "Seventh look").
+// writers while others wait leave little queued on any one P. In our
+// benchmark on two cores the request p99 fell by half against the readers
+// handling inline (docs/benchmarks.md, "Seventh look"); a handler that
+// writes its reply when it has nothing else to do won back the requests/s
+// that cost ("Eighth look").
 //
 // A handler that takes longer than stealAfter on one frame (a route that
 // waits on a database, say) is noticed by the steal watch (stealwatch.go),
@@ -59,6 +63,16 @@ func (h *handlers) submit(sock *Socket) {
 	h.srv.wg.Add(1)
 	h.mu.Unlock()
 	go h.run()
+}
+
+// noneWaiting reports whether no socket waits in the FIFO: a handler
+// that replies then writes the reply itself (enqueueReply), as it has
+// nothing else to do, and saves waking a writer.
+func (h *handlers) noneWaiting() bool {
+	h.mu.Lock()
+	none := h.ready.len() == 0
+	h.mu.Unlock()
+	return none
 }
 
 // gaveUp is the watch's: a handler has been on one frame for longer than
@@ -113,7 +127,9 @@ func (h *handlers) handleOne(sock *Socket) (more, slow bool) {
 	case data := <-in:
 		word := h.srv.watch.begin(sock)
 		if sock.ctx.Err() == nil {
+			sock.onHandler.Store(true)
 			sock.handleFrame(data)
+			sock.onHandler.Store(false)
 		}
 		sock.processing.Add(-1)
 		putInFrame(data)

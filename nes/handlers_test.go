@@ -111,6 +111,61 @@ func TestHandlersTakeTurns(t *testing.T) {
 	}
 }
 
+// A handler with no other socket waiting writes its reply itself; while
+// others wait, it leaves the reply to the writers and handles the next.
+func TestHandlerWritesReplyWhenNoneWait(t *testing.T) {
+	gate := make(chan struct{})
+	entered := make(chan struct{}, 1)
+	ts := newTestServer(t, quietOptions(), func(s *Server, r chi.Router) {
+		s.stealAfter = time.Hour // no handler is given up as slow
+		s.handlers.max = 1
+		r.Get("/step", func(w http.ResponseWriter, r *http.Request) {
+			entered <- struct{}{}
+			<-gate
+			w.Write([]byte("step"))
+		})
+		r.Get("/fast", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("fast")) })
+	})
+	open := sync.OnceFunc(func() { close(gate) })
+	t.Cleanup(open)
+	started := func() int {
+		ts.writers.mu.Lock()
+		defer ts.writers.mu.Unlock()
+		return ts.writers.started
+	}
+	a, b := dial(t, ts.url, nil), dial(t, ts.url, nil)
+	a.hello()
+	b.hello()
+	for i := 2; i < 12; i++ {
+		b.roundTrip(fmt.Sprintf(`{"type":"request","method":"GET","path":"/fast","id":%d}`, i),
+			fmt.Sprintf(`{"type":"request","id":%d,"statusCode":200,"payload":"fast"}`, i))
+	}
+	if n := started(); n != 0 {
+		t.Fatalf("%d writers started for replies with no socket waiting, want 0", n)
+	}
+
+	// The handler is held by a's request while b's waits in the FIFO.
+	a.send(`{"type":"request","method":"GET","path":"/step","id":20}`)
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a's request was not handled")
+	}
+	b.send(`{"type":"request","method":"GET","path":"/fast","id":21}`)
+	h := ts.handlers
+	waitFor(t, "b's socket in the FIFO", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.ready.len() == 1
+	})
+	open()
+	a.expect(`{"type":"request","id":20,"statusCode":200,"payload":"step"}`)
+	b.expect(`{"type":"request","id":21,"statusCode":200,"payload":"fast"}`)
+	if n := started(); n != 1 {
+		t.Fatalf("%d writers started, want 1: for a's reply, queued while b waited", n)
+	}
+}
+
 // Handler and writer goroutines end once idle for idleLinger.
 func TestPoolGoroutinesEndWhenIdle(t *testing.T) {
 	ts := newTestServer(t, quietOptions(), func(s *Server, r chi.Router) {

@@ -325,6 +325,9 @@ func TestStalledClientDoesNotDelayOthers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if canTryWrite {
+		srv.writers.max = 1 // a machine with 2 Ps has one shared writer: it must not wait for the stalled client
+	}
 	must(t, srv.Subscription("/feed", SubscriptionOptions{}))
 	url := newHTTPServer(t, srv)
 	defer func() { _ = srv.Shutdown(context.Background()) }()

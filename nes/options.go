@@ -99,9 +99,10 @@ type Options struct {
 	// 2 ms (a longer one goes on in that goroutine while a new one reads).
 	// That saves two hand-offs per message: the most requests per second
 	// and CPU time, and the lowest latency while cores are free. By default
-	// messages go to the server's shared handler goroutines and replies to
-	// its shared writers, which keeps the latency tail short when the server
-	// and its clients saturate the cores. See docs/benchmarks.md.
+	// messages go to the server's shared handler goroutines, and replies
+	// made while other sockets wait for a handler to its shared writers,
+	// which keeps the latency tail short when the server and its clients
+	// saturate the cores. See docs/benchmarks.md.
 	HandleInline bool
 
 	// OnConnection runs during a successful hello, before its subscriptions;

@@ -59,6 +59,7 @@ type Socket struct {
 	processing atomic.Int32  // messages read and not yet handled
 	in         chan []byte   // frames read, waiting for the handler
 	handling   atomic.Bool   // a frame is being handled (by a handler goroutine or inline)
+	onHandler  atomic.Bool   // a shared handler is handling a frame (enqueueReply)
 	inline     atomic.Int64  // the inline word: state, listed, tick (stealwatch.go)
 	replyBuf   *replyBuffers // the handler's (request.go)
 	handlers   sync.WaitGroup

@@ -82,15 +82,17 @@ func (s *Socket) enqueue(frame []byte) error {
 }
 
 // enqueueReply is enqueue for a reply, called by the goroutine handling the
-// socket's message. With Options.HandleInline that goroutine serves this
-// socket alone: when no writer is serving the socket, it writes the queue
-// itself, which saves the reply the hop to a writer. A shared handler
-// (handlers.go) leaves replies to the writers. It reports whether the
+// socket's message. When no writer is serving the socket, that goroutine
+// writes the queue itself, which saves the reply the hop to a writer: with
+// Options.HandleInline always (it serves this socket alone), and on a shared
+// handler (handlers.go) when no other socket waits for a handler, as the
+// handler has nothing else to do. While others wait, a shared handler
+// leaves the reply to the writers and goes on. It reports whether the
 // socket holds no reference to frame on return (it was written, or
 // refused), so that the caller may reuse its buffer.
 func (s *Socket) enqueueReply(frame []byte) (released bool) {
 	mode := pushInline
-	if s.srv.handlers != nil {
+	if h := s.srv.handlers; h != nil && !(s.onHandler.Load() && h.noneWaiting()) {
 		mode = pushSubmit
 	}
 	released, _ = s.push(frame, mode)
