@@ -86,18 +86,7 @@ func TestHandlersTakeTurns(t *testing.T) {
 	}
 	// The one handler is held by a's first frame, a's others are queued
 	// on a, and b's request waits in the FIFO.
-	select {
-	case <-entered:
-	case <-time.After(5 * time.Second):
-		t.Fatal("a's first request was not handled")
-	}
-	b.send(`{"type":"request","method":"GET","path":"/fast","id":2}`)
-	h := ts.handlers
-	waitFor(t, "b's socket in the FIFO", func() bool {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		return h.ready.len() == 1
-	})
+	queueBehindHeldHandler(t, ts, entered, b, 2)
 	open()
 	b.expect(`{"type":"request","id":2,"statusCode":200,"payload":"fast"}`)
 	for i := 0; i < steps; i++ {
@@ -146,24 +135,32 @@ func TestHandlerWritesReplyWhenNoneWait(t *testing.T) {
 
 	// The handler is held by a's request while b's waits in the FIFO.
 	a.send(`{"type":"request","method":"GET","path":"/step","id":20}`)
-	select {
-	case <-entered:
-	case <-time.After(5 * time.Second):
-		t.Fatal("a's request was not handled")
-	}
-	b.send(`{"type":"request","method":"GET","path":"/fast","id":21}`)
-	h := ts.handlers
-	waitFor(t, "b's socket in the FIFO", func() bool {
-		h.mu.Lock()
-		defer h.mu.Unlock()
-		return h.ready.len() == 1
-	})
+	queueBehindHeldHandler(t, ts, entered, b, 21)
 	open()
 	a.expect(`{"type":"request","id":20,"statusCode":200,"payload":"step"}`)
 	b.expect(`{"type":"request","id":21,"statusCode":200,"payload":"fast"}`)
 	if n := started(); n != 1 {
 		t.Fatalf("%d writers started, want 1: for a's reply, queued while b waited", n)
 	}
+}
+
+// queueBehindHeldHandler waits until a request holds the one handler in its
+// route (entered), then sends c's request for /fast with id and waits until
+// c's socket is in the FIFO.
+func queueBehindHeldHandler(t *testing.T, ts *testServer, entered <-chan struct{}, c *rawClient, id int) {
+	t.Helper()
+	select {
+	case <-entered:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the route that holds the handler was not entered")
+	}
+	c.send(fmt.Sprintf(`{"type":"request","method":"GET","path":"/fast","id":%d}`, id))
+	h := ts.handlers
+	waitFor(t, "the socket in the FIFO", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return h.ready.len() == 1
+	})
 }
 
 // Handler and writer goroutines end once idle for idleLinger.
