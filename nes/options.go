@@ -97,12 +97,13 @@ type Options struct {
 	// HandleInline makes the goroutine that reads a socket's message handle
 	// it and write the reply itself, as long as the message takes less than
 	// 2 ms (a longer one goes on in that goroutine while a new one reads).
-	// That saves two hand-offs per message: the most requests per second
-	// and CPU time, and the lowest latency while cores are free. By default
-	// messages go to the server's shared handler goroutines, and replies
-	// made while other sockets wait for a handler to its shared writers,
-	// which keeps the latency tail short when the server and its clients
-	// saturate the cores. See docs/benchmarks.md.
+	// That saves the hand-off to a handler (and, while other sockets wait
+	// for one, the hand-off of the reply to a writer): the most requests
+	// per second and CPU time, and the lowest latency while cores are free.
+	// By default messages go to the server's shared handler goroutines, and
+	// replies made while other sockets wait for a handler to its shared
+	// writers, which keeps the latency tail short when the server and its
+	// clients saturate the cores. See docs/benchmarks.md.
 	HandleInline bool
 
 	// OnConnection runs during a successful hello, before its subscriptions;
